@@ -1,0 +1,49 @@
+# Two entry points for a fresh Debian 12 machine: `make demo` and `make test`.
+# Both install what is missing (Debian packages, then .venv) and nothing else.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BOARD  ?= nucleo-f446re
+RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)
+
+.PHONY: setup deb venv demo test clean help
+
+help:
+	@echo "make demo   run the smoke scenarios on the emulated $(BOARD) and print the report path"
+	@echo "make test   run the whole test suite through tox"
+	@echo "make setup  only install what is missing (Debian packages, .venv)"
+
+setup: deb venv
+
+# Ask dpkg each time (it is quick) so a machine that lost a package gets it back.
+deb:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch is pinned in pyproject.toml to the CPU build; an unpinned one would pull CUDA.
+	$(PY) -m pip install -q -e '.[test]' tox
+	@touch $@
+
+demo: setup
+	@$(PY) -m pytest scenarios/ --board=$(BOARD) --report-dir reports/smoke-$(BOARD)-$(RUN_ID) -p no:cacheprovider -q
+	@echo "Report: $(CURDIR)/reports/smoke-$(BOARD)-$(RUN_ID)/summary.md"
+
+test: setup
+	$(VENV)/bin/tox run
+
+clean:
+	rm -rf build .tox

@@ -1,0 +1,157 @@
+"""The board catalog (catalog.yaml) as validated records.
+
+A wrong value fails when the catalog is loaded, naming the board and field.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
+
+CORES = {"cortex-m4", "cortex-m7", "cortex-m33"}
+FPUS = {"fpv4-sp-d16", "fpv5-d16", "fpv5-sp-d16"}
+COUNTERS = {"dwt-cycles", "icount-instructions"}
+FLASH_METHODS = {"mass-storage", "pyocd", "none"}
+LOADS = {"elf", "raw-flash"}
+_UNITS = {"": 1, "KiB": 1024, "MiB": 1024 * 1024}
+
+
+class CatalogError(ValueError):
+    """The catalog file or a board name is wrong."""
+
+
+class UnknownBoard(CatalogError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"unknown board {name!r}; known boards: {', '.join(known)}")
+        self.name = name
+
+
+def parse_size(value: Any) -> int:
+    """Bytes from an int or a string like '512 KiB', '0x20000'."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size")
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*(0x[0-9a-fA-F]+|\d+)\s*(KiB|MiB)?\s*", str(value))
+    if not m:
+        raise ValueError(f"{value!r} is not a size (use bytes, 0x…, 'N KiB' or 'N MiB')")
+    return int(m.group(1), 0) * _UNITS[m.group(2) or ""]
+
+
+def _one_of(options: set[str]):
+    def check(inst, attribute, value):
+        if value not in options:
+            raise ValueError(f"{attribute.name} {value!r} is not one of {sorted(options)}")
+    return check
+
+
+def _positive(inst, attribute, value):
+    if not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{attribute.name} must be a positive integer, got {value!r}")
+
+
+def _aligned(inst, attribute, value):
+    if not isinstance(value, int) or value < 0 or value % 4:
+        raise ValueError(f"{attribute.name} must be a non-negative multiple of 4, got {value!r}")
+
+
+@attrs.frozen
+class Region:
+    origin: int = attrs.field(converter=parse_size, validator=_aligned)
+    size: int = attrs.field(converter=parse_size, validator=_positive)
+
+    @property
+    def end(self) -> int:
+        return self.origin + self.size
+
+
+@attrs.frozen
+class Serial:
+    baud: int = attrs.field(validator=_positive)
+    uart: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+
+@attrs.frozen
+class Emulation:
+    machine: str = attrs.field(validator=attrs.validators.instance_of(str))
+    load: str = attrs.field(validator=_one_of(LOADS))
+    serial_index: int = attrs.field(validator=attrs.validators.and_(attrs.validators.instance_of(int), attrs.validators.ge(0)))
+    load_address: int | None = attrs.field(default=None, converter=attrs.converters.optional(parse_size))
+
+    def __attrs_post_init__(self):
+        if self.load == "raw-flash" and self.load_address is None:
+            raise ValueError("load 'raw-flash' needs a load_address")
+
+
+@attrs.frozen
+class Board:
+    name: str
+    description: str
+    core: str = attrs.field(validator=_one_of(CORES))
+    fpu: str = attrs.field(validator=_one_of(FPUS))
+    clock_hz: int = attrs.field(validator=_positive)
+    flash: Region = attrs.field(converter=lambda d: d if isinstance(d, Region) else Region(**d))
+    ram: Region = attrs.field(converter=lambda d: d if isinstance(d, Region) else Region(**d))
+    stack_size: int = attrs.field(converter=parse_size, validator=_positive)
+    serial: Serial = attrs.field(converter=lambda d: d if isinstance(d, Serial) else Serial(**d))
+    counter: str = attrs.field(validator=_one_of(COUNTERS))
+    flash_method: str = attrs.field(validator=_one_of(FLASH_METHODS))
+    emulation: Emulation | None = attrs.field(
+        default=None, converter=lambda d: d if d is None or isinstance(d, Emulation) else Emulation(**d))
+    usb_product_code: str | None = None
+
+    def __attrs_post_init__(self):
+        if self.stack_size >= self.ram.size:
+            raise ValueError(f"stack_size {self.stack_size} does not fit in {self.ram.size} bytes of RAM")
+        if self.flash_method == "none" and self.emulation is None:
+            raise ValueError("a board that cannot be flashed needs an emulation twin")
+
+    @property
+    def hardware(self) -> bool:
+        """True when real boards of this kind exist (it can be flashed)."""
+        return self.flash_method != "none"
+
+    @property
+    def twin_label(self) -> str:
+        return f"QEMU {self.emulation.machine}" if self.emulation else "none"
+
+
+def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Board]:
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"cannot read board catalog {path}: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("boards"), dict) or not raw["boards"]:
+        raise CatalogError(f"{path}: expected a mapping 'boards:' with at least one board")
+    boards = {}
+    for name, entry in raw["boards"].items():
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{path}: board {name!r} must be a mapping")
+        try:
+            boards[name] = Board(name=name, **entry)
+        except (TypeError, ValueError) as exc:
+            raise CatalogError(f"{path}: board {name!r}: {exc}") from None
+    return boards
+
+
+@lru_cache(maxsize=1)
+def _default() -> dict[str, Board]:
+    return load_catalog()
+
+
+def boards() -> dict[str, Board]:
+    return dict(_default())
+
+
+def get_board(name: str) -> Board:
+    catalog = _default()
+    if name not in catalog:
+        raise UnknownBoard(name, sorted(catalog))
+    return catalog[name]

@@ -1,0 +1,242 @@
+"""The host end of the link: handshake, one reply per request, tensors in acknowledged chunks.
+
+The client works on any pyserial port object (a real port, `socket://` to an
+emulator, a pty); it knows nothing of targets or models.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import frame as fr
+from .messages import (
+    ECHO_ACK, ECHO_REQ, INPUT_BUFFER, READ_HEADER, READ_REQ, WRITE_ACK, WRITE_HEADER,
+    DeviceErrorInfo, EchoResult, Hello, Msg, PayloadError, Status,
+)
+
+log = logging.getLogger(__name__)
+
+# Before the hello we don't know the device's limit; no device frame may exceed this.
+_MAX_WIRE_BEFORE_HELLO = fr.cobs.encoded_size_max(65535 + fr.OVERHEAD)
+
+
+class LinkError(Exception):
+    """Base of every failure on the link."""
+
+
+class LinkTimeout(LinkError):
+    """No valid reply in time."""
+
+
+class HandshakeError(LinkError):
+    """The device did not complete the handshake."""
+
+
+class ProtocolError(LinkError):
+    """The device answered with something the protocol does not allow."""
+
+
+class DeviceError(LinkError):
+    """The device answered a request with a typed ERROR."""
+
+    def __init__(self, info: DeviceErrorInfo, request: str):
+        detail = f" ({info.detail})" if info.detail else ""
+        super().__init__(f"device answered {request} with {info.name}{detail}")
+        self.info = info
+        self.code = info.code
+
+
+@dataclass
+class LinkStats:
+    frames_sent: int = 0
+    frames_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    dropped_stale: int = 0     # valid frames of another session or for no pending request
+    dropped_damaged: int = 0   # CRC or COBS failures on what the device sent
+    drops: list[str] = field(default_factory=list)
+
+
+class Link:
+    """A session with one device over an open pyserial port.
+
+    Nothing is sent until `handshake()`; the port is owned by the caller.
+    """
+
+    def __init__(self, port, *, timeout: float = 5.0):
+        self.port = port
+        self.timeout = timeout
+        self.hello: Hello | None = None
+        self.session = 0
+        self.stats = LinkStats()
+        self._seq = 0
+        self._deframer = fr.Deframer(_MAX_WIRE_BEFORE_HELLO)
+        self._pending: list[fr.Frame] = []
+
+    # -- session -------------------------------------------------------------
+
+    def handshake(self, *, nonce: int | None = None, timeout: float | None = None, attempts: int = 3) -> Hello:
+        """Start a new session; frames from any earlier session are dropped from now on."""
+        self.session = nonce if nonce is not None else (secrets.randbits(32) or 1)
+        last: Exception | None = None
+        for _ in range(attempts):
+            # A lone delimiter ends whatever half frame the device still holds.
+            self._send_wire(fr.DELIMITER)
+            try:
+                reply = self._transact(Msg.HELLO, self.session.to_bytes(4, "little"), timeout=timeout)
+            except LinkTimeout as exc:
+                last = exc
+                continue
+            hello = Hello.unpack(reply.payload)
+            if hello.nonce != self.session:
+                raise HandshakeError(f"device echoed nonce 0x{hello.nonce:08x}, expected 0x{self.session:08x}")
+            self.hello = hello
+            self._deframer.max_wire = fr.cobs.encoded_size_max(hello.max_payload + fr.OVERHEAD)
+            return hello
+        raise HandshakeError(f"no HELLO_ACK after {attempts} attempts: {last}")
+
+    @property
+    def max_payload(self) -> int:
+        if self.hello is None:
+            raise LinkError("no session yet: call handshake() first")
+        return self.hello.max_payload
+
+    # -- requests ------------------------------------------------------------
+
+    def request(self, msg: Msg, payload: bytes = b"", *, timeout: float | None = None,
+                mangle: Callable[[bytes], bytes] | None = None) -> fr.Frame:
+        """Send one request, return its reply; a device ERROR raises DeviceError.
+
+        `mangle` alters the packed frame before COBS: it exists to test how the
+        device treats damaged frames.
+        """
+        if self.hello is not None and len(payload) > self.hello.max_payload:
+            raise LinkError(f"payload of {len(payload)} bytes exceeds the device's max_payload {self.hello.max_payload}")
+        return self._transact(msg, payload, timeout=timeout, mangle=mangle)
+
+    def write_tensor(self, data: bytes, offset: int = 0) -> None:
+        """Write into the device's input buffer in chunks, each acknowledged."""
+        step = self.max_payload - WRITE_HEADER.size
+        view = memoryview(data)
+        for start in range(0, len(data), step):
+            chunk = view[start : start + step]
+            reply = self.request(Msg.WRITE, WRITE_HEADER.pack(offset + start) + chunk)
+            got = _unpack(WRITE_ACK, reply, "WRITE_ACK")
+            if got != (offset + start, len(chunk)):
+                raise ProtocolError(f"WRITE_ACK for offset {got[0]}, length {got[1]}; sent {offset + start}, {len(chunk)}")
+
+    def read_tensor(self, length: int, *, buffer: int = INPUT_BUFFER, offset: int = 0) -> bytes:
+        step = self.max_payload - READ_HEADER.size
+        out = bytearray()
+        for start in range(offset, offset + length, step):
+            n = min(step, offset + length - start)
+            reply = self.request(Msg.READ, READ_REQ.pack(buffer, start, n))
+            buf, off = _unpack(READ_HEADER, reply, "READ_DATA")
+            data = reply.payload[READ_HEADER.size :]
+            if (buf, off, len(data)) != (buffer, start, n):
+                raise ProtocolError(f"READ_DATA for buffer {buf} offset {off} with {len(data)} bytes; asked {buffer}, {start}, {n}")
+            out += data
+        return bytes(out)
+
+    def echo(self, length: int) -> EchoResult:
+        return EchoResult(*_unpack(ECHO_ACK, self.request(Msg.ECHO, ECHO_REQ.pack(length)), "ECHO_ACK"))
+
+    def status(self) -> Status:
+        reply = self.request(Msg.STATUS)
+        try:
+            return Status.unpack(reply.payload)
+        except PayloadError as exc:
+            raise ProtocolError(str(exc)) from None
+
+    def round_trip(self, data: bytes) -> tuple[bytes, EchoResult]:
+        """Write `data`, have the device copy it to its output buffer, read that back."""
+        self.write_tensor(data)
+        result = self.echo(len(data))
+        back = self.read_tensor(len(data), buffer=1)
+        if result.crc32 != zlib.crc32(back):
+            raise ProtocolError("the device's CRC of its output differs from the bytes read back")
+        return back, result
+
+    # -- wire ----------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) % fr.UNATTRIBUTED_SEQ  # never use the reserved value
+        return self._seq
+
+    def _send_wire(self, wire: bytes) -> None:
+        self.port.write(wire)
+        self.port.flush()
+        self.stats.bytes_sent += len(wire)
+
+    def _transact(self, msg: Msg, payload: bytes, *, timeout: float | None,
+                  mangle: Callable[[bytes], bytes] | None = None) -> fr.Frame:
+        seq = self._next_seq()
+        packed = fr.Frame(msg, seq, self.session, bytes(payload)).pack()
+        if mangle is not None:
+            packed = mangle(packed)
+        self._send_wire(fr.cobs.encode(packed) + fr.DELIMITER)
+        self.stats.frames_sent += 1
+        reply = self._await(seq, timeout if timeout is not None else self.timeout, msg.name)
+        if reply.type == Msg.ERROR:
+            try:
+                raise DeviceError(DeviceErrorInfo.unpack(reply.payload), msg.name)
+            except PayloadError as exc:
+                raise ProtocolError(str(exc)) from None
+        if reply.type != msg.reply:
+            raise ProtocolError(f"reply of type 0x{reply.type:02x} to {msg.name}, expected 0x{msg.reply:02x}")
+        return reply
+
+    def _await(self, seq: int, timeout: float, what: str) -> fr.Frame:
+        deadline = time.monotonic() + timeout
+        while True:
+            while self._pending:
+                frame = self._pending.pop(0)
+                if frame.session != self.session:
+                    self._drop("stale", f"session 0x{frame.session:08x} type 0x{frame.type:02x} seq {frame.seq}")
+                elif frame.seq == seq or (frame.type == Msg.ERROR and frame.seq == fr.UNATTRIBUTED_SEQ):
+                    return frame
+                else:
+                    self._drop("stale", f"seq {frame.seq} type 0x{frame.type:02x} while waiting for {seq}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LinkTimeout(f"no reply to {what} (seq {seq}) within {timeout:.1f} s")
+            # Block for the first byte, then take whatever else is already there
+            # without waiting (timeout 0 reads what is buffered, on every port kind).
+            self.port.timeout = min(left, 0.5)
+            data = self.port.read(1)
+            if data:
+                self.port.timeout = 0
+                data += self.port.read(1 << 16)
+                self.stats.bytes_received += len(data)
+                self._ingest(data)
+
+    def _ingest(self, data: bytes) -> None:
+        for chunk in self._deframer.feed(data):
+            if chunk is None:
+                self._drop("damaged", "oversize chunk without delimiter")
+                continue
+            try:
+                self._pending.append(fr.decode(chunk))
+                self.stats.frames_received += 1
+            except fr.FrameError as exc:
+                self._drop("damaged", str(exc))
+
+    def _drop(self, why: str, detail: str) -> None:
+        if why == "stale":
+            self.stats.dropped_stale += 1
+        else:
+            self.stats.dropped_damaged += 1
+        if len(self.stats.drops) < 100:
+            self.stats.drops.append(f"{why}: {detail}")
+        log.debug("dropped %s frame: %s", why, detail)
+
+
+def _unpack(layout, reply: fr.Frame, what: str) -> tuple:
+    if len(reply.payload) < layout.size:
+        raise ProtocolError(f"{what} payload has {len(reply.payload)} bytes, needs {layout.size}")
+    return layout.unpack_from(reply.payload)

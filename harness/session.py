@@ -1,0 +1,56 @@
+"""One connected device: plan the target, build its image, start it, handshake.
+
+Shared by the CLI and the pytest plugin so both choose and start boards the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import attrs
+
+from . import firmware
+from .boards import Board
+from .link import Hello, Link
+from .targets.select import Plan, open_target, plan_target
+
+
+class HelloMismatch(RuntimeError):
+    pass
+
+
+@attrs.define
+class Device:
+    plan: Plan
+    image: firmware.Image
+    target: object
+    link: Link
+    hello: Hello
+
+
+def check_hello(board: Board, hello: Hello) -> None:
+    """The device must be running an image built for this catalog entry."""
+    problems = []
+    if hello.board != board.name:
+        problems.append(f"board {hello.board!r} (expected {board.name!r})")
+    if hello.core != board.core:
+        problems.append(f"core {hello.core!r} (expected {board.core!r})")
+    if problems:
+        raise HelloMismatch(f"the device reports {', '.join(problems)}: it runs another image; rebuild and flash")
+
+
+@contextlib.contextmanager
+def connect(board: Board, *, require_hardware: bool = False, log_dir: Path | None = None, provider=None):
+    """Yield a Device with a completed handshake; always stops the target afterwards."""
+    plan = plan_target(board, require_hardware=require_hardware, provider=provider)
+    image = firmware.build(board)
+    target = open_target(plan, image.elf, image.bin, log_dir=log_dir)
+    try:
+        target.start()
+        link = Link(target.port)
+        hello = link.handshake()
+        check_hello(board, hello)
+        yield Device(plan, image, target, link, hello)
+    finally:
+        target.stop()
