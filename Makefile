@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOARD  ?= nucleo-f446re
 RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)
