@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -15,7 +16,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .link import LinkError
     from .session import HelloMismatch
     from .targets import NoHardwareAttached, QemuError
-    return (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError)
+    errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError)
+    return errors + (ValueError,)  # data and training report bad arguments as ValueError with one clear line
 
 
 def cmd_boards(args) -> int:
@@ -67,6 +69,30 @@ def cmd_hello(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from . import train as tr
+    card = tr.train(args.task, args.method, args.out, cell=args.cell, data=args.data, epochs=args.epochs,
+                    hidden=args.hidden, seed=args.seed)
+    size, acc, data = card["size"], card["accuracy"], card["data"]["test"]
+    print(f"{args.out}: {card['task']} {card['method']} {card['cell']}, {size['params']} parameters "
+          f"({size['compression_vs_dense']:.1f}x smaller than dense), {size['macs_per_sequence']} MACs per sequence")
+    print(f"  data {data['name']}{' (synthetic)' if data['synthetic'] else ''}: "
+          f"validation {100 * acc['validation']:.1f}%, test {100 * acc['test']:.1f}%, "
+          f"{card['training']['seconds']:.0f} s")
+    return 0
+
+
+def cmd_zoo(args) -> int:
+    from . import zoo
+    from .names import METHODS
+    data = {t: v for t, v in (("kws", args.kws_data), ("har", args.har_data))}
+    table = zoo.build_zoo(args.out, tasks=args.task or ("kws", "har"), methods=args.method or METHODS,
+                          cells=args.cell or ("lstm",), data=data, epochs=args.epochs, seed=args.seed)
+    print(zoo.to_markdown(table))
+    print(f"table: {args.out}/zoo.md, figure: {args.out}/zoo.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness",
                                 description="Evaluate compressed tiny neural networks on Cortex-M boards or their emulated twins.")
@@ -86,6 +112,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--board", required=True, metavar="B")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
     s.set_defaults(func=cmd_hello)
+
+    from .names import CELLS, METHODS, TASKS
+    s = sub.add_parser("train", help="train one model and write model.pt + model.json (the model card)")
+    s.add_argument("--task", required=True, choices=TASKS)
+    s.add_argument("--method", required=True, choices=METHODS)
+    s.add_argument("--cell", default="lstm", choices=CELLS)
+    s.add_argument("--out", required=True, type=Path, metavar="DIR")
+    s.add_argument("--data", default="synthetic",
+                   help="'synthetic' (default, generated here) or a Speech Commands / UCI HAR / HAPT directory")
+    s.add_argument("--epochs", type=int, help="override the recipe's epoch count")
+    s.add_argument("--hidden", type=int, help="override the recipe's hidden size")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("zoo", help="train the comparison matrix (methods x tasks), reusing models already trained")
+    s.add_argument("--out", required=True, type=Path, metavar="DIR")
+    s.add_argument("--task", action="append", choices=TASKS, help="repeatable; default both")
+    s.add_argument("--method", action="append", choices=METHODS, help="repeatable; default all")
+    s.add_argument("--cell", action="append", choices=CELLS, help="repeatable; default lstm")
+    s.add_argument("--kws-data", default="synthetic", metavar="SRC")
+    s.add_argument("--har-data", default="synthetic", metavar="SRC")
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_zoo)
     return p
 
 

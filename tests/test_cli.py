@@ -66,7 +66,7 @@ def _alive(pid):
 
 
 @pytest.mark.emulator
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_run_leaves_no_qemu(sig):
     # Build first so the interrupt lands while QEMU runs, not during the build.
     assert run("-m", "harness", "build", "--board", "qemu-m4").returncode == 0
