@@ -39,6 +39,7 @@ class Capability(enum.IntFlag):
     ECHO = 1 << 1
     STATUS = 1 << 2
     INFER = 1 << 3
+    SHARED_BUFFERS = 1 << 4  # output buffer is the input buffer's memory (boards with little RAM)
 
 
 COUNTER_KINDS = {0: "none", 1: "dwt-cycles", 2: "icount-instructions"}

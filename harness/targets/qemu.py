@@ -99,6 +99,7 @@ class QemuTarget:
             _live.add(self)
             try:
                 self._port = self._connect(tcp)
+                self._await_boot()
                 return
             except QemuError as exc:
                 text = self._log_text()
@@ -118,6 +119,22 @@ class QemuTarget:
                 if time.monotonic() > deadline:
                     raise QemuError(f"QEMU's serial port 127.0.0.1:{tcp} did not open within {self.connect_timeout:.0f} s") from None
                 time.sleep(0.02)
+
+    def _await_boot(self) -> None:
+        """Wait for the 0x00 the firmware sends once its UART receiver is on.
+
+        Bytes sent before then are lost on some emulated UARTs (PROTOCOL.md, "Byte stream").
+        """
+        deadline = time.monotonic() + self.connect_timeout
+        while time.monotonic() < deadline:
+            self._port.timeout = min(0.5, max(0.0, deadline - time.monotonic()))
+            byte = self._port.read(1)
+            if byte == b"\x00":
+                return
+            if self.proc.poll() is not None:
+                raise QemuError(f"QEMU exited with code {self.proc.returncode} while the firmware booted")
+        raise QemuError(f"the firmware sent no boot byte within {self.connect_timeout:.0f} s: it did not start "
+                        "(check the image was built for this board)")
 
     def _open_log(self) -> None:
         if self._log is None:

@@ -1,0 +1,58 @@
+/* The firmware's main loop: bring the board up, then serve the link protocol
+ * (device_fw/PROTOCOL.md) on the board's serial port for ever. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "fw_config.h"
+#include "proto/server.h"
+#include "startup/startup.h"
+
+/* Tensor buffers. FW_TENSOR_BYTES is set in CMakeLists.txt; on a board whose
+ * RAM cannot hold two of them the output buffer is the input buffer. */
+static uint8_t input_tensor[FW_TENSOR_BYTES] __attribute__((aligned(8)));
+#if FW_SHARED_TENSORS
+#define output_tensor input_tensor
+#else
+static uint8_t output_tensor[FW_TENSOR_BYTES] __attribute__((aligned(8)));
+#endif
+
+static struct proto_device device;
+static struct proto_server server;
+
+int main(void)
+{
+    board_init();
+
+    device.fw_version = FW_VERSION;
+    device.board = FW_BOARD_NAME;
+    device.core = FW_CORE_NAME;
+    device.clock_hz = board_clock_hz();
+    device.counter_kind = board_counter_kind();
+    device.counter_resolution = board_counter_resolution();
+    device.model_hash = NULL;   /* no model compiled in yet */
+    device.input = input_tensor;
+    device.input_capacity = FW_TENSOR_BYTES;
+    device.output = output_tensor;
+    device.output_capacity = FW_TENSOR_BYTES;
+    device.stack_size = stack_size_bytes();
+    device.stack_peak = stack_peak_bytes;
+    device.counter_read = board_counter_read;
+    device.write = board_uart_write;
+    proto_server_init(&server, &device);
+
+    /* An empty frame: tells a host that started the device (an emulator) that
+     * the receiver is on; ignored by any receiver (PROTOCOL.md, Byte stream). */
+    static const uint8_t ready = 0;
+    board_uart_write(&ready, 1);
+
+    for (;;) {
+        int c = board_uart_read();
+        if (c < 0) {
+            board_wait_for_input();
+            continue;
+        }
+        uint8_t byte = (uint8_t)c;
+        proto_server_feed(&server, &byte, 1);
+    }
+}
