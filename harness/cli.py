@@ -72,7 +72,7 @@ def cmd_hello(args) -> int:
 def cmd_train(args) -> int:
     from . import train as tr
     card = tr.train(args.task, args.method, args.out, cell=args.cell, data=args.data, epochs=args.epochs,
-                    hidden=args.hidden, seed=args.seed)
+                    hidden=args.hidden, seed=args.seed, init=args.init, lr=args.lr)
     size, acc, data = card["size"], card["accuracy"], card["data"]["test"]
     print(f"{args.out}: {card['task']} {card['method']} {card['cell']}, {size['params']} parameters "
           f"({size['compression_vs_dense']:.1f}x smaller than dense), {size['macs_per_sequence']} MACs per sequence")
@@ -86,8 +86,9 @@ def cmd_zoo(args) -> int:
     from . import zoo
     from .names import METHODS
     data = {t: v for t, v in (("kws", args.kws_data), ("har", args.har_data))}
+    init = {t: d for t, d in (("kws", args.kws_init), ("har", args.har_init)) if d}
     table = zoo.build_zoo(args.out, tasks=args.task or ("kws", "har"), methods=args.method or METHODS,
-                          cells=args.cell or ("lstm",), data=data, epochs=args.epochs, seed=args.seed)
+                          cells=args.cell or ("lstm",), data=data, epochs=args.epochs, seed=args.seed, init=init)
     print(zoo.to_markdown(table))
     print(f"table: {args.out}/zoo.md, figure: {args.out}/zoo.png")
     return 0
@@ -124,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int, help="override the recipe's epoch count")
     s.add_argument("--hidden", type=int, help="override the recipe's hidden size")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--init", type=Path, metavar="MODEL_DIR", help="fine-tune this trained model instead of starting afresh")
+    s.add_argument("--lr", type=float, help="override the recipe's learning rate (lower it for fine-tuning)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("zoo", help="train the comparison matrix (methods x tasks), reusing models already trained")
@@ -133,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cell", action="append", choices=CELLS, help="repeatable; default lstm")
     s.add_argument("--kws-data", default="synthetic", metavar="SRC")
     s.add_argument("--har-data", default="synthetic", metavar="SRC")
+    s.add_argument("--kws-init", type=Path, metavar="ZOO", help="fine-tune the KWS models of this zoo (e.g. on real speakers)")
+    s.add_argument("--har-init", type=Path, metavar="ZOO", help="fine-tune the HAR models of this zoo")
     s.add_argument("--epochs", type=int)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_zoo)

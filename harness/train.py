@@ -187,10 +187,33 @@ class _progress:
 
 
 def load_splits(task: str, data: str = "synthetic", *, seed: int = 0):
-    """(train, validation, test) datasets for a task from a data source ('synthetic' or a path)."""
-    from .data import load_har, load_kws
+    """(train, validation, test) for a task, every split disjoint by speaker or subject.
+
+    Sources without all three are completed from what they have: HAPT (train
+    and validation subjects) gives its validation subjects as the test set and
+    a fifth of the training subjects as validation; a set with one split only
+    (the Speech Commands 12-class test layout) is halved by speaker into a
+    fine-tuning part and an evaluation part, and a fifth of the fine-tuning
+    speakers validate.
+    """
+    from .data import load_har, load_kws, split_by_group
     loader = load_kws if task == "kws" else load_har
-    return tuple(loader(data, split=s) for s in ("train", "validation", "test"))
+    got = {}
+    for split in ("train", "validation", "test"):
+        try:
+            got[split] = loader(data, split=split)
+        except ValueError as exc:
+            if "is not available" not in str(exc):
+                raise
+    if "train" not in got:
+        whole = got.get("test") or got.get("validation") or loader(data, split="all")
+        got["train"], got["test"] = split_by_group(whole, 0.5, seed, names=("train", "test"))
+        got.pop("validation", None)
+    elif "test" not in got and "validation" in got:
+        got["test"] = got.pop("validation")
+    if "validation" not in got:
+        got["train"], got["validation"] = split_by_group(got["train"], 0.2, seed, names=("train", "validation"))
+    return got["train"], got["validation"], got["test"]
 
 
 def standardize(x: np.ndarray, mean, std) -> np.ndarray:
@@ -208,13 +231,26 @@ def config_hash(settings: dict[str, Any]) -> str:
 
 def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = "synthetic",
           epochs: int | None = None, hidden: int | None = None, seed: int = 0, progress: bool = True,
-          splits=None) -> dict[str, Any]:
-    """Train one model and write `model.pt` and `model.json` into `out`; returns the card."""
+          splits=None, init: Path | None = None, lr: float | None = None) -> dict[str, Any]:
+    """Train one model and write `model.pt` and `model.json` into `out`; returns the card.
+
+    With `init`, start from that trained model (same task, method, cell and
+    shape) and keep its input standardisation: fine-tuning on new data.
+    """
     _check("task", task, TASKS)
     _check("method", method, METHODS)
     _check("cell", cell, CELLS)
     recipe = replace(DEFAULTS[task], cell=cell, seed=seed,
-                     **({"epochs": epochs} if epochs else {}), **({"hidden": hidden} if hidden else {}))
+                     **({"epochs": epochs} if epochs else {}), **({"hidden": hidden} if hidden else {}),
+                     **({"lr": lr} if lr else {}))
+    start = None
+    if init is not None:
+        start = load_model(init)
+        prev = start[1]
+        if (prev["task"], prev["method"], prev["cell"]) != (task, method, cell):
+            raise TrainError(f"--init {init} is a {prev['task']} {prev['method']} {prev['cell']} model; "
+                             f"fine-tuning needs {task} {method} {cell}")
+        recipe = replace(recipe, hidden=prev["model"]["hidden_size"])
     if recipe.epochs < 1 or recipe.hidden < 1:
         raise TrainError(f"epochs and hidden must be positive, got {recipe.epochs} and {recipe.hidden}")
     torch.manual_seed(seed)
@@ -222,11 +258,19 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     torch.use_deterministic_algorithms(True)
     train_ds, val_ds, test_ds = splits if splits is not None else load_splits(task, data, seed=seed)
     # Per-feature standardisation from the training set; the device applies the same before quantising.
-    mean = train_ds.x.reshape(-1, train_ds.x.shape[-1]).mean(0)
-    std = train_ds.x.reshape(-1, train_ds.x.shape[-1]).std(0) + 1e-6
+    if start is not None:
+        mean = np.asarray(start[1]["input"]["mean"], np.float32)
+        std = np.asarray(start[1]["input"]["std"], np.float32)
+    else:
+        mean = train_ds.x.reshape(-1, train_ds.x.shape[-1]).mean(0)
+        std = train_ds.x.reshape(-1, train_ds.x.shape[-1]).std(0) + 1e-6
     norm = lambda x: standardize(x, mean, std)  # noqa: E731
     seq_len, input_size = train_ds.x.shape[1:]
     model = build_model(method, cell, input_size, recipe.hidden, len(train_ds.classes), seq_len, recipe)
+    if start is not None:
+        if start[1]["classes"] != list(train_ds.classes):
+            raise TrainError(f"--init model's classes {start[1]['classes']} differ from the data's {train_ds.classes}")
+        model = start[0]
     t0 = time.perf_counter()
     history = fit(model, norm(train_ds.x), train_ds.y, norm(val_ds.x), val_ds.y, recipe, progress=progress)
     seconds = time.perf_counter() - t0
@@ -251,9 +295,11 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
         "layers": json.loads(table.to_json(orient="records")),
         "accuracy": {"validation": history.best_val, "test": test_acc},
         "data": {"train": train_ds.card(), "validation": val_ds.card(), "test": test_ds.card()},
-        "training": {"recipe": asdict(recipe), "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
+        "training": {"recipe": asdict(recipe), "init": None if init is None else str(init),
+                     "init_data": None if start is None else start[1]["data"]["train"]["name"],
+                     "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
                      "stopped_early": history.stopped_early, "seconds": round(seconds, 2),
-                     "history": history.epochs, "config_hash": config_hash(_settings(task, method, cell, data, recipe))},
+                     "history": history.epochs, "config_hash": config_hash(_settings(task, method, cell, data, recipe, init))},
         "versions": {"harness": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
@@ -262,9 +308,9 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     return card
 
 
-def _settings(task, method, cell, data, recipe) -> dict[str, Any]:
+def _settings(task, method, cell, data, recipe, init=None) -> dict[str, Any]:
     return {"task": task, "method": method, "cell": cell, "data": str(data), "recipe": asdict(recipe),
-            "card_version": CARD_VERSION}
+            "init": None if init is None else str(init), "card_version": CARD_VERSION}
 
 
 CARD_SCHEMA = Path(__file__).with_name("model_card.schema.json")

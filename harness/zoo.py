@@ -21,7 +21,8 @@ def model_dir(root: Path, task: str, method: str, cell: str) -> Path:
     return Path(root) / f"{task}-{method}-{cell}"
 
 
-def is_current(directory: Path, task: str, method: str, cell: str, data: str, recipe: tr.Recipe) -> bool:
+def is_current(directory: Path, task: str, method: str, cell: str, data: str, recipe: tr.Recipe,
+               init: Path | None = None) -> bool:
     card = directory / "model.json"
     if not card.is_file() or not (directory / "model.pt").is_file():
         return False
@@ -29,13 +30,19 @@ def is_current(directory: Path, task: str, method: str, cell: str, data: str, re
         old = json.loads(card.read_text())["training"]["config_hash"]
     except (ValueError, KeyError):
         return False
-    return old == tr.config_hash(tr._settings(task, method, cell, data, recipe))
+    return old == tr.config_hash(tr._settings(task, method, cell, data, recipe, init))
 
 
 def build_zoo(out: Path, *, tasks=tr.TASKS, methods=tr.METHODS, cells=("lstm",), data: dict | None = None,
               epochs: int | None = None, seed: int = 0, progress: bool = True, log=print,
-              splits: dict | None = None) -> pd.DataFrame:
-    """Train what is missing or stale; `splits` maps a task to ready (train, val, test) datasets."""
+              splits: dict | None = None, init: dict | None = None) -> pd.DataFrame:
+    """Train what is missing or stale.
+
+    `splits` maps a task to ready (train, val, test) datasets; `init` maps a
+    task to a zoo directory whose models of the same name are fine-tuned
+    rather than trained from scratch.
+    """
+    init = init or {}
     out = Path(out)
     data = data or {}
     given = splits or {}
@@ -47,14 +54,15 @@ def build_zoo(out: Path, *, tasks=tr.TASKS, methods=tr.METHODS, cells=("lstm",),
                 recipe = _recipe(task, cell, epochs, seed)
                 d = model_dir(out, task, method, cell)
                 source = data.get(task, "synthetic")
-                if is_current(d, task, method, cell, source, recipe):
+                start = model_dir(init[task], task, method, cell) if task in init else None
+                if is_current(d, task, method, cell, source, recipe, start):
                     log(f"{d.name}: up to date")
                 else:
                     if splits is None:
                         splits = tr.load_splits(task, source, seed=seed)
                     log(f"{d.name}: training")
                     tr.train(task, method, d, cell=cell, data=source, epochs=epochs, seed=seed,
-                             progress=progress, splits=splits)
+                             progress=progress, splits=splits, init=start)
                 rows.append(_row(d))
     table = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
