@@ -25,7 +25,8 @@ from torch import nn
 
 from . import __version__
 from .names import CELLS, METHODS, TASKS
-from .compress import SequenceClassifier, make_linear, set_progress, small_hidden_size, summarize
+from .compress import (SequenceClassifier, choose_factors, factors_for_compression, make_linear, set_progress,
+                       small_hidden_size, summarize)
 
 CARD_VERSION = 1
 # Pruned kinds reach their final density at this fraction of training; a
@@ -44,7 +45,7 @@ class Recipe:
     batch_size: int = 64
     lr: float = 3e-3
     patience: int = 8
-    dkp_density: float = 0.01      # S's final density in DKP (the doping paper's order of magnitude)
+    kp_compression: float = 16.0   # per matrix, at least; inside the 16-38x of Thakker et al. 2019
     seed: int = 0
     clip: float = 1.0
 
@@ -66,32 +67,50 @@ def _check(name: str, value: str, options: tuple[str, ...]) -> None:
         raise TrainError(f"unknown {name} {value!r}; use one of {', '.join(options)}")
 
 
-def kp_weight_budget(in_features: int, out_features: int) -> int:
-    """Weights of the automatic KP layer for a matrix: the budget the baselines are matched to."""
-    return make_linear("kp", in_features, out_features).weight_count()
+def kp_factors(in_features: int, out_features: int, recipe: Recipe) -> list[list[int]]:
+    return factors_for_compression(out_features, in_features, recipe.kp_compression).as_config()
+
+
+def kp_weight_budget(in_features: int, out_features: int, recipe: Recipe) -> int:
+    """Weights of the recipe's KP layer for a matrix: the budget DKP and the baselines are matched to."""
+    return make_linear("kp", in_features, out_features, factors=kp_factors(in_features, out_features, recipe)).weight_count()
 
 
 def build_model(method: str, cell: str, input_size: int, hidden: int, num_classes: int, seq_len: int,
                 recipe: Recipe | None = None) -> SequenceClassifier:
-    """The classifier for a compression method; baselines get the KP model's parameter budget."""
+    """The classifier for a compression method, every compressed kind at the KP model's size.
+
+    kp: factors at the recipe's compression per matrix. dkp: the most
+    compressed KP factors plus S pruned to the weights left in the same
+    budget (the doping idea: a smaller Kronecker part, a sparse correction).
+    prune, lowrank: the same budget per matrix. small: a dense classifier
+    with no more parameters than the whole KP classifier.
+    """
     _check("method", method, METHODS)
     _check("cell", cell, CELLS)
+    recipe = recipe or Recipe("custom")
     gates = {"lstm": 4, "gru": 3, "fastgrnn": 1}[cell]
     shapes = {"ih": (input_size, gates * hidden), "hh": (hidden, gates * hidden)}
+    budget = {k: kp_weight_budget(*shape, recipe) for k, shape in shapes.items()}
     kind, opts = method, {"ih": {}, "hh": {}}
-    if method == "dkp":
-        density = (recipe or DEFAULTS["kws"]).dkp_density
-        opts = {k: {"target_density": density, "prune_end": PRUNE_END} for k in shapes}
+    if method == "kp":
+        opts = {k: {"factors": kp_factors(*shape, recipe)} for k, shape in shapes.items()}
+    elif method == "dkp":
+        for k, (n_in, n_out) in shapes.items():
+            core = choose_factors(n_out, n_in)
+            spare = max(0, budget[k] - core.params)
+            opts[k] = {"factors": core.as_config(), "prune_end": PRUNE_END,
+                       "target_density": max(spare, 1) / (n_in * n_out)}
     elif method == "prune":
-        opts = {k: {"budget": kp_weight_budget(*shape), "prune_end": PRUNE_END} for k, shape in shapes.items()}
+        opts = {k: {"budget": budget[k], "prune_end": PRUNE_END} for k in shapes}
     elif method == "lowrank":
-        # One rank costs in + out weights, often more than KP's whole budget at
-        # these sizes: then rank 1, the smallest low-rank layer there is.
-        opts = {k: {"rank": max(1, kp_weight_budget(*shape) // sum(shape))} for k, shape in shapes.items()}
+        # One rank costs in + out weights, sometimes more than the whole
+        # budget at these sizes: then rank 1, the smallest low-rank layer.
+        opts = {k: {"rank": max(1, budget[k] // sum(shape))} for k, shape in shapes.items()}
     elif method == "small":
-        kp = build_model("kp", cell, input_size, hidden, num_classes, seq_len)
-        budget = int(summarize(kp).set_index("name").loc["total", "params"])
-        hidden, kind = small_hidden_size(cell, input_size, num_classes, budget), "dense"
+        kp = build_model("kp", cell, input_size, hidden, num_classes, seq_len, recipe)
+        total = int(summarize(kp).set_index("name").loc["total", "params"])
+        hidden, kind = small_hidden_size(cell, input_size, num_classes, total), "dense"
     return SequenceClassifier(cell, input_size, hidden, num_classes, kind=kind, ih_opts=opts["ih"],
                               hh_opts=opts["hh"], seq_len=seq_len)
 
@@ -278,7 +297,7 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     table = summarize(model, seq_len=seq_len)
     total = table.set_index("name").loc["total"]
     dense_params = int(summarize(build_model("dense", cell, input_size, recipe.hidden, len(train_ds.classes),
-                                             seq_len)).set_index("name").loc["total", "params"])
+                                             seq_len, recipe)).set_index("name").loc["total", "params"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out / "model.pt")
