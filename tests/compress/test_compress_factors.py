@@ -86,3 +86,25 @@ def test_prime_sizes_are_padded_not_rejected():
 def test_bad_sizes_raise_value_error(args):
     with pytest.raises(ValueError, match="positive integer"):
         choose_factors(*args)
+
+
+@pytest.mark.parametrize("out_features,in_features", [(512, 10), (512, 128), (128, 9), (128, 32), (96, 40)])
+@pytest.mark.parametrize("target", [4, 16, 30])
+def test_factors_for_compression_meets_the_target_with_full_rank(out_features, in_features, target):
+    from harness.compress import factors_for_compression
+    shape = factors_for_compression(out_features, in_features, target)
+    assert shape.full_rank_reachable
+    if not shape.padded:
+        assert shape.compression >= target or shape == choose_factors(out_features, in_features)
+
+
+def test_factors_for_compression_is_the_least_compression_above_the_target():
+    from harness.compress import factors_for_compression
+    assert factors_for_compression(512, 128, 16).describe() == "A 64x32 ⊗ B 8x4"   # 31.5x: 8x2 ⊗ 64x64 (15.9x) is just below
+    assert factors_for_compression(128, 9, 16).params == 72
+
+
+def test_factors_for_compression_rejects_nonsense():
+    from harness.compress import factors_for_compression
+    with pytest.raises(ValueError, match="compression must be a number >= 1"):
+        factors_for_compression(8, 8, 0.5)

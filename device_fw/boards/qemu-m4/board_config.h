@@ -2,21 +2,6 @@
 #ifndef BOARD_CONFIG_H
 #define BOARD_CONFIG_H
 
-#include "common/mps2.h"
-
-#define MPS2_UART_BASE 0x40004000u
-/* UART0's receive and transmit interrupts (QEMU 7.2: RX 0, TX 1) both go to
- * the receive handler. Only the receive interrupt is enabled in the UART, so
- * the image works whichever line of the pair a QEMU version wires it to. */
-#define MPS2_UART_IRQ_A 0u
-#define MPS2_UART_IRQ_B 1u
-
-#define BOARD_IRQ_COUNT 48
-#define BOARD_IRQ_VECTORS \
-    [16 + MPS2_UART_IRQ_A] = mps2_uart_rx_irq_handler, [16 + MPS2_UART_IRQ_B] = mps2_uart_rx_irq_handler,
-
-#ifndef BOARD_COUNTER_PROBE_DWT
-#define BOARD_COUNTER_PROBE_DWT 0     /* QEMU has no DWT: always the calibrated SysTick */
-#endif
+#include "common/mps2_an38x.h"
 
 #endif
