@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -272,6 +273,9 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
         recipe = replace(recipe, hidden=prev["model"]["hidden_size"])
     if recipe.epochs < 1 or recipe.hidden < 1:
         raise TrainError(f"epochs and hidden must be positive, got {recipe.epochs} and {recipe.hidden}")
+    # These RNNs are too small for intra-op threads to pay, and two processes
+    # that each spin two threads on two cores slow each other down many times.
+    torch.set_num_threads(int(os.environ.get("HARNESS_TRAIN_THREADS", "1")))
     torch.manual_seed(seed)
     np.random.seed(seed)
     torch.use_deterministic_algorithms(True)

@@ -116,6 +116,7 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     tasks = list(dict.fromkeys(table["task"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4), squeeze=False)
     for ax, task in zip(axes[0], tasks):
@@ -125,6 +126,9 @@ def plot(table: pd.DataFrame, path: Path) -> None:
             ax.annotate(f"{r['method']}/{r['cell']}", (r["compression"], 100 * r["test_acc"]),
                         textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.set_xscale("log")
+        ax.set_xticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200) if t <= 1.5 * sub["compression"].max()])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("compression vs dense (parameters, x)")
         ax.set_ylabel("test accuracy (%)")
         data = sub["data"].iloc[0] + (" (synthetic)" if sub["synthetic"].iloc[0] else "")
