@@ -56,7 +56,8 @@ def qemu_command(board: Board, image_elf: Path, image_bin: Path, port: int) -> l
     cmd = [QEMU, "-M", emu.machine, "-icount", "shift=0", "-display", "none", "-monitor", "none", "-nodefaults"]
     # UARTs before the one we use get a null backend so the numbering matches the catalog.
     cmd += ["-serial", "null"] * emu.serial_index
-    cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on"]
+    # nodelay: small frames must not wait for Nagle's algorithm (40 ms per reply otherwise).
+    cmd += ["-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"]
     if emu.load == "raw-flash":
         # The very file that would be copied onto the board, placed in flash.
         cmd += ["-device", f"loader,file={image_bin},addr=0x{emu.load_address:08x}"]
@@ -114,7 +115,11 @@ class QemuTarget:
             if self.proc.poll() is not None:
                 raise QemuError(f"QEMU exited with code {self.proc.returncode} before its serial port opened")
             try:
-                return serial.serial_for_url(f"socket://127.0.0.1:{tcp}", timeout=1.0)
+                port = serial.serial_for_url(f"socket://127.0.0.1:{tcp}", timeout=1.0)
+                sock = getattr(port, "_socket", None)  # pyserial keeps the TCP socket here
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return port
             except serial.SerialException:
                 if time.monotonic() > deadline:
                     raise QemuError(f"QEMU's serial port 127.0.0.1:{tcp} did not open within {self.connect_timeout:.0f} s") from None
