@@ -26,9 +26,10 @@ def test_boots_and_answers(name):
         assert link.round_trip(data)[0] == data
         status = link.status()
         assert 0 < status.stack_peak < status.stack_size == board.stack_size
-        # Under -icount the count is deterministic up to one timer tick of phase.
+        # Under -icount the count is deterministic up to the phase of the timer
+        # tick at each end (the resolution is a rounded ratio, e.g. 5.95 -> 6).
         a, b = link.echo(4096).counter_delta, link.echo(4096).counter_delta
-        assert abs(a - b) <= status.counter_resolution
+        assert abs(a - b) <= 2 * status.counter_resolution
         assert link.echo(32768).counter_delta > 4 * a
     assert target.proc is None
 

@@ -13,11 +13,4 @@
 #define MPS2_UART_IRQ_B 1u
 
 #define BOARD_IRQ_COUNT 48
-#define BOARD_IRQ_VECTORS \
-    [16 + MPS2_UART_IRQ_A] = mps2_uart_rx_irq_handler, [16 + MPS2_UART_IRQ_B] = mps2_uart_rx_irq_handler,
-
-#ifndef BOARD_COUNTER_PROBE_DWT
-#define BOARD_COUNTER_PROBE_DWT 0     /* QEMU has no DWT: always the calibrated SysTick */
-#endif
-
 #endif
