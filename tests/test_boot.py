@@ -6,7 +6,8 @@ import pytest
 
 from harness import firmware
 from harness.boards import boards
-from harness.link import Link
+from harness.link import Link, Msg
+from harness.link import frame as fr
 from harness.session import check_hello
 from harness.targets import QemuTarget
 
@@ -41,8 +42,6 @@ def test_stale_replies_of_an_earlier_session_are_dropped():
         first = Link(target.port)
         first.handshake()
         # Requests whose replies nobody reads: they wait on the line.
-        from harness.link import frame as fr
-        from harness.link.messages import Msg
         for seq in (1, 2, 3):
             target.port.write(fr.Frame(Msg.STATUS, seq, first.session).encode())
         second = Link(target.port)

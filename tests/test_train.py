@@ -105,18 +105,11 @@ def test_zoo_trains_once_and_then_reuses(har_splits, tmp_path):
     assert np.allclose(again["test_acc"], table["test_acc"])
 
 
-def _shared(name):
-    import os
-    from pathlib import Path
-    root = Path(os.environ.get("HARNESS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    if not (root / name).is_dir():
-        pytest.skip(f"real data {root / name} is absent; set HARNESS_SHARED_DATA to run this test")
-    return root / name
-
-
 @pytest.mark.parametrize("task,name", [("har", "hapt-raw-train"), ("kws", "speech-commands-test-v0.02-a")])
-def test_sources_with_missing_splits_get_three_disjoint_ones(task, name):
-    train_ds, val_ds, test_ds = tr.load_splits(task, str(_shared(name)))
+def test_sources_with_missing_splits_get_three_disjoint_ones(task, name, shared_data):
+    if not (shared_data / name).is_dir():
+        pytest.skip(f"real data {shared_data / name} is absent")
+    train_ds, val_ds, test_ds = tr.load_splits(task, str(shared_data / name))
     groups = [set(d.groups) - {""} for d in (train_ds, val_ds, test_ds)]
     assert all(groups) and not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
     assert not train_ds.synthetic

@@ -1,30 +1,19 @@
-"""Fixture trees in the published dataset layouts, and where the shared real data lives."""
+"""Fixture trees in the published dataset layouts (the shared real data: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own feature cache, so none reads another's entries or ~/.cache."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """../shared/data next to the repository, or $HARNESS_SHARED_DATA."""
-    root = Path(os.environ.get("HARNESS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-    if not root.is_dir():
-        pytest.skip(f"real data folder {root} is absent; set HARNESS_SHARED_DATA to run the real-data tests")
-    return root
 
 
 def write_wav(path: Path, seconds: float = 1.0, freq: float = 440.0, sr: int = 16000, seed: int = 0,
