@@ -19,6 +19,7 @@ CORES = {"cortex-m4", "cortex-m7", "cortex-m33"}
 FPUS = {"fpv4-sp-d16", "fpv5-d16", "fpv5-sp-d16"}
 COUNTERS = {"dwt-cycles", "icount-instructions"}
 FLASH_METHODS = {"mass-storage", "pyocd", "none"}
+PROBES = {"stlink-v2-1", "stlink-v3", "daplink", "opensda"}
 LOADS = {"elf", "raw-flash"}
 _UNITS = {"": 1, "KiB": 1024, "MiB": 1024 * 1024}
 
@@ -90,6 +91,23 @@ class Emulation:
             raise ValueError("load 'raw-flash' needs a load_address")
 
 
+def _usb_id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 0xFFFF:
+        raise ValueError(f"a USB id must be an integer 0x0001-0xFFFF, got {value!r}")
+    return value
+
+
+@attrs.frozen
+class Probe:
+    """The debug probe on the board: how it shows up on USB and how it is flashed."""
+
+    kind: str = attrs.field(validator=_one_of(PROBES))
+    usb_vid: int = attrs.field(validator=lambda i, a, v: _usb_id(v))
+    usb_pid: int = attrs.field(validator=lambda i, a, v: _usb_id(v))
+    pyocd_target: str | None = None     # pyOCD target type, e.g. stm32f446retx
+    pyocd_pack: str | None = None       # CMSIS pack pyOCD needs for this part, if any (a file name)
+
+
 @attrs.frozen
 class Board:
     name: str
@@ -105,13 +123,17 @@ class Board:
     flash_method: str = attrs.field(validator=_one_of(FLASH_METHODS))
     emulation: Emulation | None = attrs.field(
         default=None, converter=lambda d: d if d is None or isinstance(d, Emulation) else Emulation(**d))
-    usb_product_code: str | None = None
+    usb_product_code: str | None = None   # Mbed/DAPLink board id, e.g. "0777"
+    probe: Probe | None = attrs.field(
+        default=None, converter=lambda d: d if d is None or isinstance(d, Probe) else Probe(**d))
 
     def __attrs_post_init__(self):
         if self.stack_size >= self.ram.size:
             raise ValueError(f"stack_size {self.stack_size} does not fit in {self.ram.size} bytes of RAM")
         if self.flash_method == "none" and self.emulation is None:
             raise ValueError("a board that cannot be flashed needs an emulation twin")
+        if self.flash_method != "none" and self.probe is None:
+            raise ValueError("a board that can be flashed needs a probe entry (kind, usb_vid, usb_pid)")
 
     @property
     def hardware(self) -> bool:
