@@ -20,6 +20,21 @@ class HelloMismatch(RuntimeError):
     pass
 
 
+class ModelMismatch(HelloMismatch):
+    """The device runs another model than the manifest describes."""
+
+
+def check_model(hello: Hello, expected_hash: str, *, what: str = "the manifest") -> None:
+    """Refuse a device whose compiled-in model is not the one about to be evaluated."""
+    got = hello.model_hash
+    if got == bytes(32):
+        raise ModelMismatch(f"the device runs a firmware without a model, {what} expects model {expected_hash[:12]}…; "
+                            "build and flash the model's image (python -m harness run does both)")
+    if got.hex() != expected_hash:
+        raise ModelMismatch(f"the device runs model {got.hex()[:12]}…, {what} describes model {expected_hash[:12]}…; "
+                            "refusing to evaluate: flash the image built from this export")
+
+
 @attrs.define
 class Device:
     plan: Plan
@@ -41,16 +56,22 @@ def check_hello(board: Board, hello: Hello) -> None:
 
 
 @contextlib.contextmanager
-def connect(board: Board, *, require_hardware: bool = False, log_dir: Path | None = None, provider=None):
-    """Yield a Device with a completed handshake; always stops the target afterwards."""
+def connect(board: Board, *, require_hardware: bool = False, log_dir: Path | None = None, provider=None,
+            model=None):
+    """Yield a Device with a completed handshake; always stops the target afterwards.
+
+    With `model` (an Exported), the image has that model compiled in and the
+    device must report its hash."""
     plan = plan_target(board, require_hardware=require_hardware, provider=provider)
-    image = firmware.build(board)
+    image = firmware.build(board, model=model)
     target = open_target(plan, image.elf, image.bin, log_dir=log_dir)
     try:
         target.start()
         link = Link(target.port)
         hello = link.handshake()
         check_hello(board, hello)
+        if model is not None:
+            check_model(hello, model.model_hash)
         yield Device(plan, image, target, link, hello)
     finally:
         target.stop()

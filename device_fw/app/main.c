@@ -8,6 +8,18 @@
 #include "proto/server.h"
 #include "startup/startup.h"
 
+#if FW_HAS_MODEL
+#include "model.h"
+
+/* The runtime's working memory, sized by the exporter (rt_arena_bytes). */
+static uint32_t arena[(MODEL_ARENA_BYTES + 3u) / 4u];
+
+static int run_model(const uint8_t *input, uint8_t *output)
+{
+    return rt_infer(&model_desc, input, output, arena, sizeof arena);
+}
+#endif
+
 /* Tensor buffers. FW_TENSOR_BYTES is set in CMakeLists.txt; on a board whose
  * RAM cannot hold two of them the output buffer is the input buffer. */
 static uint8_t input_tensor[FW_TENSOR_BYTES] __attribute__((aligned(8)));
@@ -30,7 +42,14 @@ int main(void)
     device.clock_hz = board_clock_hz();
     device.counter_kind = board_counter_kind();
     device.counter_resolution = board_counter_resolution();
-    device.model_hash = NULL;   /* no model compiled in yet */
+#if FW_HAS_MODEL
+    device.model_hash = model_hash;
+    device.infer = run_model;
+    device.model_input_bytes = MODEL_INPUT_BYTES;
+    device.model_output_bytes = MODEL_OUTPUT_BYTES;
+#else
+    device.model_hash = NULL;   /* a firmware without a model: link tests only */
+#endif
     device.input = input_tensor;
     device.input_capacity = FW_TENSOR_BYTES;
     device.output = output_tensor;

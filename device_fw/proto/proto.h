@@ -24,6 +24,7 @@ enum proto_msg {
     PROTO_MSG_READ = 0x03,
     PROTO_MSG_ECHO = 0x04,
     PROTO_MSG_STATUS = 0x05,
+    PROTO_MSG_INFER = 0x06,
     PROTO_MSG_ERROR = 0x7F,
 };
 

@@ -84,6 +84,9 @@ static void handle_hello(struct proto_server *s, const struct frame_view *f)
     s->have_session = true;
 
     uint32_t caps = PROTO_CAP_TENSOR | PROTO_CAP_ECHO | PROTO_CAP_STATUS;
+    if (dev->infer != NULL) {
+        caps |= PROTO_CAP_INFER;
+    }
     if (buffers_shared(dev)) {
         caps |= PROTO_CAP_SHARED_BUFFERS;
     }
@@ -211,6 +214,39 @@ static void handle_status(struct proto_server *s, const struct frame_view *f)
     send_frame(s, PROTO_MSG_STATUS | PROTO_REPLY_BIT, f->seq, s->session, 24);
 }
 
+/* Inference on the input buffer, or on the input carried in the request
+ * itself (one frame per sample: load and run). Only infer() is timed. */
+static void handle_infer(struct proto_server *s, const struct frame_view *f)
+{
+    const struct proto_device *dev = s->dev;
+    if (dev->infer == NULL) {
+        send_error(s, PROTO_ERR_UNKNOWN_TYPE, f->type, f->seq, f->session, "no model");
+        return;
+    }
+    if (f->length != 0u && f->length != dev->model_input_bytes) {
+        send_error(s, PROTO_ERR_BAD_LENGTH, f->type, f->seq, f->session, "infer: 0 or the model's input bytes");
+        return;
+    }
+    if (f->length != 0u) {
+        memcpy(dev->input, f->payload, f->length);
+    }
+    uint32_t t0 = dev->counter_read();
+    int cls = dev->infer(dev->input, dev->output);
+    uint32_t t1 = dev->counter_read();
+    if (cls < 0) {
+        send_error(s, PROTO_ERR_BAD_STATE, f->type, f->seq, f->session, "inference failed");
+        return;
+    }
+    /* The output rides in the reply when it fits; else the host READs it. */
+    uint32_t inline_bytes = dev->model_output_bytes <= PROTO_MAX_PAYLOAD - 8u ? dev->model_output_bytes : 0u;
+    uint8_t *p = reply_payload(s);
+    put_le16(&p[0], (uint16_t)cls);
+    put_le16(&p[2], (uint16_t)inline_bytes);
+    put_le32(&p[4], t1 - t0);
+    memcpy(&p[8], dev->output, inline_bytes);
+    send_frame(s, PROTO_MSG_INFER | PROTO_REPLY_BIT, f->seq, s->session, 8u + inline_bytes);
+}
+
 static void handle_frame(struct proto_server *s)
 {
     struct frame_view f;
@@ -249,6 +285,9 @@ static void handle_frame(struct proto_server *s)
         break;
     case PROTO_MSG_STATUS:
         handle_status(s, &f);
+        break;
+    case PROTO_MSG_INFER:
+        handle_infer(s, &f);
         break;
     default:
         send_error(s, PROTO_ERR_UNKNOWN_TYPE, f.type, f.seq, f.session, "unknown type");

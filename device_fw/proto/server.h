@@ -32,6 +32,13 @@ struct proto_device {
     uint32_t (*stack_peak)(void);
     uint32_t (*counter_read)(void);                  /* free-running, in counter units */
     void (*write)(const uint8_t *data, size_t len);  /* blocking serial output */
+
+    /* The compiled-in model, or infer == NULL when there is none. infer reads
+     * model_input_bytes from input, writes model_output_bytes to output and
+     * returns the predicted class (negative on failure). Only it is timed. */
+    int (*infer)(const uint8_t *input, uint8_t *output);
+    uint32_t model_input_bytes;
+    uint32_t model_output_bytes;
 };
 
 struct proto_server {

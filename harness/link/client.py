@@ -16,7 +16,7 @@ from typing import Callable
 from . import frame as fr
 from .messages import (
     ECHO_ACK, ECHO_REQ, INPUT_BUFFER, READ_HEADER, READ_REQ, WRITE_ACK, WRITE_HEADER,
-    DeviceErrorInfo, EchoResult, Hello, Msg, PayloadError, Status,
+    DeviceErrorInfo, EchoResult, Hello, InferResult, Msg, PayloadError, Status,
 )
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,19 @@ class Link:
         reply = self.request(Msg.STATUS)
         try:
             return Status.unpack(reply.payload)
+        except PayloadError as exc:
+            raise ProtocolError(str(exc)) from None
+
+    def infer(self, data: bytes | None = None) -> InferResult:
+        """Run the compiled-in model on `data` (sent in the same frame when it fits)
+        or, with None, on what the input buffer holds."""
+        payload = b"" if data is None else bytes(data)
+        if len(payload) > self.max_payload:
+            self.write_tensor(payload)
+            payload = b""
+        reply = self.request(Msg.INFER, payload)
+        try:
+            return InferResult.unpack(reply.payload)
         except PayloadError as exc:
             raise ProtocolError(str(exc)) from None
 

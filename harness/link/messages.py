@@ -16,6 +16,7 @@ class Msg(enum.IntEnum):
     READ = 0x03
     ECHO = 0x04
     STATUS = 0x05
+    INFER = 0x06
     ERROR = 0x7F
 
     @property
@@ -115,6 +116,7 @@ READ_HEADER = struct.Struct("<BI")        # buffer, offset
 ECHO_REQ = struct.Struct("<I")            # length
 ECHO_ACK = struct.Struct("<III")          # length, crc32, counter delta
 ERROR_HEADER = struct.Struct("<BBH")      # code, request type, reserved
+INFER_ACK = struct.Struct("<HHI")         # predicted class, output bytes that follow, counter delta
 
 INPUT_BUFFER, OUTPUT_BUFFER = 0, 1
 
@@ -141,6 +143,20 @@ class EchoResult:
     length: int
     crc32: int
     counter_delta: int
+
+
+@dataclass(frozen=True)
+class InferResult:
+    predicted: int
+    counter_delta: int     # the device's counter around the inference alone
+    output: bytes          # the output vector (empty when it did not fit the reply)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> InferResult:
+        _need(payload, INFER_ACK.size, "INFER_ACK")
+        cls_, n, delta = INFER_ACK.unpack_from(payload)
+        _need(payload, INFER_ACK.size + n, "INFER_ACK output")
+        return cls(cls_, delta, bytes(payload[INFER_ACK.size:INFER_ACK.size + n]))
 
 
 @dataclass(frozen=True)
