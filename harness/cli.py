@@ -14,9 +14,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .boards import CatalogError
     from .firmware import BuildError
     from .link import LinkError
+    from .export import ExportError
     from .session import HelloMismatch
     from .targets import NoHardwareAttached, QemuError
-    errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError)
+    errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError,
+              ExportError)
     return errors + (ValueError,)  # data and training report bad arguments as ValueError with one clear line
 
 
@@ -94,6 +96,23 @@ def cmd_zoo(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_model_dir
+    out = args.out or Path("build") / "export" / f"{Path(args.model_dir).resolve().name}-{args.dtype}"
+    e = export_model_dir(args.model_dir, args.dtype, out, calibration=args.calibration, evaluation=args.evaluate)
+    m = e.manifest
+    print(f"{out}: {m['source']['task']} {m['source']['method']} {m['source']['cell']} as {args.dtype}, "
+          f"model hash {e.model_hash[:12]}")
+    print(f"  weights {m['weight_bytes']:,} B, arena {m['arena_bytes']:,} B, "
+          f"input {m['input']['bytes']:,} B ({m['input']['dtype']}), output {m['output']['bytes']} B ({m['output']['dtype']})")
+    acc = m.get("host_accuracy")
+    if acc:
+        print(f"  host accuracy on {acc['samples']} test samples: float {100 * acc['float']:.2f}%, "
+              f"{args.dtype} {100 * acc['exported']:.2f}% (cost {100 * acc['cost']:+.2f} points, "
+              f"agreement {100 * acc['agreement']:.1f}%)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness",
                                 description="Evaluate compressed tiny neural networks on Cortex-M boards or their emulated twins.")
@@ -141,6 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epochs", type=int)
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=cmd_zoo)
+
+    from .names import DTYPES
+    s = sub.add_parser("export", help="turn a trained model into C sources, weights and a manifest for the firmware")
+    s.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
+    s.add_argument("--dtype", default="int8", choices=DTYPES,
+                   help="fp32; w8 (int8 weights, float arithmetic); int8 (integer only, default)")
+    s.add_argument("--out", type=Path, metavar="DIR", help="default build/export/<model>-<dtype>")
+    s.add_argument("--calibration", type=int, default=256, metavar="N", help="training samples to calibrate int8 on")
+    s.add_argument("--evaluate", type=int, default=1000, metavar="N",
+                   help="test samples to measure host accuracy before and after export on (0: skip)")
+    s.set_defaults(func=cmd_export)
     return p
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from . import quantize as qz
 from .graph import LAYERS, Graph, Layer, Term
 
-DTYPES = ("fp32", "w8", "int8")
+from ..names import DTYPES
 
 
 class Lowered:
