@@ -69,7 +69,8 @@ def _term(t: dict[str, Any], dtype: str) -> str:
 def _linear(name: str, layer: dict[str, Any], dtype: str) -> str:
     bias = _ref(layer["bias"])
     bf, bq = ("NULL", bias) if dtype == "int8" else (bias, "NULL")
-    return f"{{{layer['in']}, {layer['out']}, {len(layer['terms'])}, model_{name}_terms, {bf}, {bq}}}"
+    terms = f"model_{name}_terms" if layer["terms"] else "NULL"   # a layer of bias only (benchmarks)
+    return f"{{{layer['in']}, {layer['out']}, {len(layer['terms'])}, {terms}, {bf}, {bq}}}"
 
 
 def model_c(structure: dict[str, Any], arrays: dict[str, np.ndarray], model_hash: str) -> str:
@@ -80,8 +81,9 @@ def model_c(structure: dict[str, Any], arrays: dict[str, np.ndarray], model_hash
     digest = bytes.fromhex(model_hash)
     out.append("const uint8_t model_hash[32] = {" + ", ".join(f"0x{b:02x}" for b in digest) + "};\n")
     for name, layer in s["layers"].items():
-        out.append(f"static const struct rt_term model_{name}_terms[{len(layer['terms'])}] = {{\n"
-                   + "".join(_term(t, dtype) for t in layer["terms"]) + "};\n")
+        if layer["terms"]:
+            out.append(f"static const struct rt_term model_{name}_terms[{len(layer['terms'])}] = {{\n"
+                       + "".join(_term(t, dtype) for t in layer["terms"]) + "};\n")
     fg = s["fastgrnn"]
     if fg is None:
         fg_f, fg_q = "NULL, NULL, 0.0f, 0.0f", "NULL, NULL, 0, 0"

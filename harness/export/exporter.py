@@ -125,8 +125,20 @@ def export_graph(graph: Graph, dtype: str, out: Path, *, calibration: np.ndarray
                       "input_scale": in_scale, "mid_headroom": qz.MID_HEADROOM, "mid_peaks": peaks}
     else:
         lowered = lower(graph, dtype)
+    manifest = {"calibration": calib_info, **(meta or {})}
+    if input_norm:
+        manifest["input_norm"] = input_norm
+    if evaluate is not None:
+        manifest["host_accuracy"] = host_accuracy(graph, lowered, *evaluate)
+    return write_export(lowered, out, manifest)
+
+
+def write_export(lowered: Lowered, out: Path, extra: dict[str, Any] | None = None) -> Exported:
+    """Write the files of an export; `extra` adds fields to the manifest."""
     digest = model_hash(lowered)
-    s = lowered.structure
+    s, dtype = lowered.structure, lowered.dtype
+    extra = dict(extra or {})
+    norm = extra.pop("input_norm", None)
     weights = int(sum(a.nbytes for a in lowered.arrays.values()))
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
@@ -134,7 +146,7 @@ def export_graph(graph: Graph, dtype: str, out: Path, *, calibration: np.ndarray
         "dtype": dtype,
         "input": {"shape": [s["seq_len"], s["input_size"]], "dtype": "int8" if dtype == "int8" else "float32",
                   "scale": s["input_scale"], "zero_point": 0, "bytes": input_bytes(s),
-                  **({"mean": input_norm["mean"], "std": input_norm["std"]} if input_norm else {})},
+                  **({"mean": norm["mean"], "std": norm["std"]} if norm else {})},
         "output": {"shape": [s["classes"]], "dtype": "int32" if dtype == "int8" else "float32",
                    "scale": 2.0 ** -qz.PRE_FRAC if dtype == "int8" else 1.0, "bytes": output_bytes(s)},
         "arena_bytes": s["arena_bytes"],
@@ -144,13 +156,11 @@ def export_graph(graph: Graph, dtype: str, out: Path, *, calibration: np.ndarray
             "preactivation_frac_bits": qz.PRE_FRAC, "gate_frac_bits": qz.GATE_FRAC,
             "cell_frac_bits": qz.CELL_FRAC, "hidden_frac_bits": qz.HIDDEN_FRAC,
             "activation_tables": "513 entries over [-8, 8], linear interpolation (harness/export/tables.py)"},
-        "calibration": calib_info,
+        "calibration": None,
         "graph": s,
-        **(meta or {}),
+        **extra,
         "exported": {"harness": __version__, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }
-    if evaluate is not None:
-        manifest["host_accuracy"] = host_accuracy(graph, lowered, *evaluate)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "weights.npz", **lowered.arrays)

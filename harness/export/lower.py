@@ -161,7 +161,7 @@ def _term_scratch(t: dict[str, Any]) -> int:
 
 def arena_bytes(s: dict[str, Any]) -> int:
     """The runtime's arena rule (rt_arena_bytes in device_fw/runtime/rt_model.c)."""
-    scratch = max(_term_scratch(t) for layer in s["layers"].values() for t in layer["terms"])
+    scratch = max((_term_scratch(t) for layer in s["layers"].values() for t in layer["terms"]), default=0)
     return 4 * (2 * s["hidden"] + 2 * s["gates"] * s["hidden"] + scratch)
 
 
