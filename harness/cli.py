@@ -14,11 +14,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .boards import CatalogError
     from .firmware import BuildError
     from .link import LinkError
+    from .evaluate import RunError
     from .export import ExportError
     from .session import HelloMismatch
     from .targets import NoHardwareAttached, QemuError
     errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError,
-              ExportError)
+              ExportError, RunError)
     return errors + (ValueError,)  # data and training report bad arguments as ValueError with one clear line
 
 
@@ -93,6 +94,21 @@ def cmd_zoo(args) -> int:
                           cells=args.cell or ("lstm",), data=data, epochs=args.epochs, seed=args.seed, init=init)
     print(zoo.to_markdown(table))
     print(f"table: {args.out}/zoo.md, figure: {args.out}/zoo.png")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .evaluate import run
+    run_dir = run(args.board, args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
+                  resume=args.resume, require_hardware=args.require_hardware)
+    try:
+        from .report import write_report
+    except ImportError:   # reports not available: the raw results are complete in the run directory
+        print(f"results: {run_dir}")
+        return 0
+    index = write_report(run_dir)
+    print((run_dir / "summary.md").read_text())
+    print(f"report: {index}")
     return 0
 
 
@@ -171,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--evaluate", type=int, default=1000, metavar="N",
                    help="test samples to measure host accuracy before and after export on (0: skip)")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("run", help="evaluate models on a board (or its twin): accuracy, latency, memory, reports")
+    s.add_argument("--board", required=True, metavar="B")
+    s.add_argument("--models", required=True, nargs="+", type=Path, metavar="DIR",
+                   help="model directories, or folders of them (a zoo)")
+    s.add_argument("--dtype", default="int8", choices=DTYPES)
+    s.add_argument("--limit", type=int, metavar="N", help="evaluate the first N test samples only")
+    s.add_argument("--report-dir", type=Path, metavar="D", help="run directory (default reports/<time>-<board>)")
+    s.add_argument("--resume", action="store_true", help="continue the interrupted run in --report-dir")
+    s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
+    s.set_defaults(func=cmd_run)
     return p
 
 

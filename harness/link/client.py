@@ -11,7 +11,7 @@ import secrets
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from . import frame as fr
 from .messages import (
@@ -77,12 +77,17 @@ class Link:
         self._seq = 0
         self._deframer = fr.Deframer(_MAX_WIRE_BEFORE_HELLO)
         self._pending: list[fr.Frame] = []
+        self._outstanding: list[int] = []        # seqs sent and not yet answered, oldest first
+        self._early: dict[int, fr.Frame] = {}    # replies that arrived before their turn
+        self.host_seconds = 0.0                  # time spent framing and parsing (not waiting)
 
     # -- session -------------------------------------------------------------
 
     def handshake(self, *, nonce: int | None = None, timeout: float | None = None, attempts: int = 3) -> Hello:
         """Start a new session; frames from any earlier session are dropped from now on."""
         self.session = nonce if nonce is not None else (secrets.randbits(32) or 1)
+        self._outstanding.clear()
+        self._early.clear()
         last: Exception | None = None
         for _ in range(attempts):
             # A lone delimiter ends whatever half frame the device still holds.
@@ -166,6 +171,37 @@ class Link:
         except PayloadError as exc:
             raise ProtocolError(str(exc)) from None
 
+    def infer_stream(self, inputs: Iterable[bytes], *, depth: int = 2) -> Iterator[InferResult]:
+        """Results of INFER for each input, in order, with up to `depth` requests in
+        flight: the next input travels while the device computes. The device
+        serves frames one after another, so order and one-reply-per-request
+        hold; its interrupt-driven receive ring holds the frames in flight.
+        Inputs longer than one frame go one at a time (WRITE chunks, then INFER)."""
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        in_flight: list[int] = []
+        for data in inputs:
+            if len(data) > self.max_payload:
+                while in_flight:
+                    yield self._infer_result(in_flight.pop(0))
+                yield self.infer(data)
+                continue
+            in_flight.append(self._send(Msg.INFER, bytes(data)))
+            if len(in_flight) >= depth:
+                yield self._infer_result(in_flight.pop(0))
+        while in_flight:
+            yield self._infer_result(in_flight.pop(0))
+
+    def _infer_result(self, seq: int) -> InferResult:
+        reply = self._receive(seq, Msg.INFER, None)
+        t0 = time.perf_counter()
+        try:
+            return InferResult.unpack(reply.payload)
+        except PayloadError as exc:
+            raise ProtocolError(str(exc)) from None
+        finally:
+            self.host_seconds += time.perf_counter() - t0
+
     def round_trip(self, data: bytes) -> tuple[bytes, EchoResult]:
         """Write `data`, have the device copy it to its output buffer, read that back."""
         self.write_tensor(data)
@@ -188,13 +224,28 @@ class Link:
 
     def _transact(self, msg: Msg, payload: bytes, *, timeout: float | None,
                   mangle: Callable[[bytes], bytes] | None = None) -> fr.Frame:
+        seq = self._send(msg, payload, mangle=mangle)
+        return self._receive(seq, msg, timeout)
+
+    def _send(self, msg: Msg, payload: bytes, *, mangle: Callable[[bytes], bytes] | None = None) -> int:
+        t0 = time.perf_counter()
         seq = self._next_seq()
         packed = fr.Frame(msg, seq, self.session, bytes(payload)).pack()
         if mangle is not None:
             packed = mangle(packed)
-        self._send_wire(fr.cobs.encode(packed) + fr.DELIMITER)
+        wire = fr.cobs.encode(packed) + fr.DELIMITER
+        self.host_seconds += time.perf_counter() - t0
+        self._send_wire(wire)
         self.stats.frames_sent += 1
-        reply = self._await(seq, timeout if timeout is not None else self.timeout, msg.name)
+        self._outstanding.append(seq)
+        return seq
+
+    def _receive(self, seq: int, msg: Msg, timeout: float | None) -> fr.Frame:
+        try:
+            reply = self._await(seq, timeout if timeout is not None else self.timeout, msg.name)
+        finally:
+            if seq in self._outstanding:
+                self._outstanding.remove(seq)
         if reply.type == Msg.ERROR:
             try:
                 raise DeviceError(DeviceErrorInfo.unpack(reply.payload), msg.name)
@@ -206,6 +257,8 @@ class Link:
 
     def _await(self, seq: int, timeout: float, what: str) -> fr.Frame:
         deadline = time.monotonic() + timeout
+        if seq in self._early:
+            return self._early.pop(seq)
         while True:
             while self._pending:
                 frame = self._pending.pop(0)
@@ -213,6 +266,8 @@ class Link:
                     self._drop("stale", f"session 0x{frame.session:08x} type 0x{frame.type:02x} seq {frame.seq}")
                 elif frame.seq == seq or (frame.type == Msg.ERROR and frame.seq == fr.UNATTRIBUTED_SEQ):
                     return frame
+                elif frame.seq in self._outstanding:   # pipelined: another request's reply, kept for it
+                    self._early[frame.seq] = frame
                 else:
                     self._drop("stale", f"seq {frame.seq} type 0x{frame.type:02x} while waiting for {seq}")
             left = deadline - time.monotonic()
@@ -226,7 +281,9 @@ class Link:
                 self.port.timeout = 0
                 data += self.port.read(1 << 16)
                 self.stats.bytes_received += len(data)
+                t0 = time.perf_counter()
                 self._ingest(data)
+                self.host_seconds += time.perf_counter() - t0
 
     def _ingest(self, data: bytes) -> None:
         for chunk in self._deframer.feed(data):

@@ -1,0 +1,62 @@
+"""samples.jsonl: the run's append-only record, one line per result as it arrives.
+
+Each line is flushed to the operating system as soon as it is written, so a
+run killed at any point (Ctrl-C, SIGKILL, a crash) keeps every result it
+received; at most a final, partial line is lost, and `open_journal` cuts it
+off before appending again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+FSYNC_SECONDS = 1.0   # also survive a power cut, at most this much is lost
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every complete line of a journal; a final line without its newline is ignored."""
+    if not path.is_file():
+        return []
+    rows = []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    for line in complete.splitlines():
+        if line.strip():
+            rows.append(json.loads(line))
+    return rows
+
+
+class Journal:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if self.path.is_file():
+            data = self.path.read_bytes()
+            keep = data.rfind(b"\n") + 1
+            if keep != len(data):   # a line cut short by a kill: drop it, its sample runs again
+                with open(self.path, "r+b") as fh:
+                    fh.truncate(keep)
+        self._fh = open(self.path, "a", encoding="utf-8")
+        self._synced = time.monotonic()
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self._fh.flush()
+        if time.monotonic() - self._synced > FSYNC_SECONDS:
+            os.fsync(self._fh.fileno())
+            self._synced = time.monotonic()
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
