@@ -32,6 +32,11 @@ def pytest_addoption(parser):
                     help="fail instead of falling back to the emulated twin when no board is attached")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="write junit.xml, summary.md and environment.json of this run into DIR")
+    group.addoption("--models", nargs="+", default=None, metavar="DIR",
+                    help="evaluate these model directories (or folders of them, such as a zoo) on the board")
+    group.addoption("--dtype", default="int8", choices=("fp32", "w8", "int8"),
+                    help="number format the models are exported in (default int8)")
+    group.addoption("--limit", type=int, default=None, metavar="N", help="evaluate the first N test samples only")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -63,8 +68,38 @@ def pytest_collection_modifyitems(config, items):
     kind = config.stash[_STATE]["plan"].kind
     mark = pytest.mark.hardware if kind == "hardware" else pytest.mark.emulator
     for item in items:
-        if "device" in getattr(item, "fixturenames", ()):
+        if {"device", "evaluation"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(mark)
+
+
+def pytest_generate_tests(metafunc):
+    """Model scenarios run once per model directory given with --models."""
+    if "model_dir" not in metafunc.fixturenames:
+        return
+    from .evaluate import RunError, find_model_dirs
+    given = metafunc.config.getoption("models")
+    if not given:
+        metafunc.parametrize("model_dir", [pytest.param(None, marks=pytest.mark.skip(
+            reason="no --models given: pass model directories or a zoo to evaluate them on the board"))], ids=["none"])
+        return
+    try:
+        dirs = find_model_dirs([Path(g) for g in given])
+    except RunError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    metafunc.parametrize("model_dir", dirs, ids=[d.name for d in dirs])
+
+
+@pytest.fixture(scope="session")
+def evaluation(pytestconfig, tmp_path_factory):
+    """The run that model scenarios evaluate into: --report-dir, or a temporary directory."""
+    from .evaluate import Run
+    state = pytestconfig.stash[_STATE]
+    run_dir = state["report_dir"] or tmp_path_factory.mktemp("run")
+    with Run(state["plan"].board.name, [Path(m) for m in pytestconfig.getoption("models")],
+             dtype=pytestconfig.getoption("dtype"), limit=pytestconfig.getoption("limit"), run_dir=run_dir,
+             require_hardware=pytestconfig.getoption("require_hardware"), progress=False, log=lambda *_: None) as run:
+        state["run"] = run
+        yield run
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +172,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 def _write_report(state, exitstatus) -> None:
     d: Path = state["report_dir"]
+    run = state.get("run")
+    if run is not None:
+        # Model scenarios ran: the evaluation owns summary.md and environment.json;
+        # the scenario outcomes go beside them.
+        try:
+            from .report import write_report
+        except ImportError:
+            pass
+        else:
+            write_report(run.dir)
+        _write_scenarios(state, d / "scenarios.md")
+        return
     plan, hello, image = state["plan"], state["hello"], state["image"]
     env = {
         "started": state["started"].isoformat(timespec="seconds"),
@@ -164,10 +211,19 @@ def _write_report(state, exitstatus) -> None:
     if image is not None:
         lines += [f"- Image: {'; '.join(image.usage_lines())}"]
     lines += [f"- Commit: {env['git_commit'] or 'unknown'}", ""]
-    lines += ["| scenario | phase | outcome | seconds |", "|---|---|---|---|"]
+    (d / "summary.md").write_text("\n".join(lines) + "\n" + _scenario_table(state))
+
+
+def _scenario_table(state) -> str:
+    lines = ["| scenario | phase | outcome | seconds |", "|---|---|---|---|"]
     for nodeid, when, outcome, duration in state["results"]:
         lines.append(f"| `{nodeid}` | {when} | {outcome} | {duration:.3f} |")
     passed = sum(1 for r in state["results"] if r[1] == "call" and r[2] == "passed")
     failed = sum(1 for r in state["results"] if r[2] == "failed")
     lines += ["", f"{passed} passed, {failed} failed", ""]
-    (d / "summary.md").write_text("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _write_scenarios(state, path: Path) -> None:
+    plan = state["plan"]
+    path.write_text(f"# Scenarios on {plan.board.name}\n\n- Ran on: {plan.reason}\n\n" + _scenario_table(state))

@@ -10,7 +10,6 @@ from them (harness/report).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -19,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -249,15 +248,6 @@ def stream_model(device, p: Prepared, journal: Journal, done: set[int], settings
     return len(todo)
 
 
-@contextlib.contextmanager
-def _journal(run_dir: Path) -> Iterator[Journal]:
-    j = Journal(run_dir / "samples.jsonl")
-    try:
-        yield j
-    finally:
-        j.close()
-
-
 def environment_record(run_dir: Path, settings: RunSettings, board: Board, devices: dict[str, Any]) -> dict:
     emu = board.emulation
     return {
@@ -269,52 +259,108 @@ def environment_record(run_dir: Path, settings: RunSettings, board: Board, devic
     }
 
 
-def run(board_name: str, model_dirs: list[Path], *, dtype: str = "int8", limit: int | None = None,
-        run_dir: Path | None = None, resume: bool = False, require_hardware: bool = False,
-        progress: bool = True, warmup: int = 1, log=print) -> Path:
-    """Evaluate every model on the board; returns the run directory (reports written into it)."""
-    from ..names import DTYPES
-    from ..session import connect
-    if dtype not in DTYPES:
-        raise RunError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-    if limit is not None and limit < 1:
-        raise RunError(f"--limit must be a positive number of samples, got {limit}")
-    board = get_board(board_name)
-    dirs = find_model_dirs(model_dirs)
-    settings = RunSettings(board.name, dtype, limit, [str(d.resolve()) for d in dirs], warmup)
-    if resume and run_dir is None:
-        raise RunError("--resume needs --report-dir: the run directory to continue")
-    run_dir = open_run(run_dir or new_run_dir(board.name), settings, resume=resume)
-    models_file, env_file = run_dir / "models.json", run_dir / "environment.json"
-    records = json.loads(models_file.read_text()) if models_file.is_file() else {}
-    devices = json.loads(env_file.read_text()).get("devices", {}) if env_file.is_file() else {}
-    done_rows = read_journal(run_dir / "samples.jsonl")
-    log(f"run {run_dir} on {board.name}, {len(dirs)} model(s), {dtype}")
-    with _journal(run_dir) as journal:
-        try:
-            for d in dirs:
-                p = prepare(d, dtype, limit=limit)
-                done = {r["index"] for r in done_rows if r["model"] == p.name and not r["warmup"]
-                        and r["model_hash"] == p.exported.model_hash}
-                if len(done) >= len(p.x_device) and p.name in records:
-                    log(f"{p.name}: all {len(done)} samples already recorded")
-                    continue
-                with connect(board, require_hardware=require_hardware, model=p.exported, log_dir=run_dir) as dev:
-                    log(f"{p.name}: {dev.plan.reason}; model {p.exported.model_hash[:12]} verified on the device")
-                    stream_model(dev, p, journal, done, settings, progress=progress)
-                    stack = dev.link.status()
-                    records[p.name] = model_record(p, dev, stack, settings)
-                    devices[p.name] = {"kind": dev.plan.kind, "physical_board": physical_board(dev),
-                                       "fw_version": dev.hello.fw_version, "core": dev.hello.core,
-                                       "clock_hz": dev.hello.clock_hz, "counter_kind": dev.hello.counter_kind,
-                                       "model_hash": dev.hello.model_hash.hex(),
-                                       "image_sha256": firmware.file_sha256(dev.image.bin)}
-                _write_json(models_file, records)
-                _write_json(env_file, environment_record(run_dir, settings, board, devices))
-        except KeyboardInterrupt:
-            journal.close()
-            n = len(read_journal(run_dir / "samples.jsonl"))
-            log(f"interrupted: {n} results kept in {run_dir}; continue with the same command and "
-                f"--report-dir {run_dir} --resume")
-            raise
-    return run_dir
+@dataclass
+class ModelOutcome:
+    """What a model's scenario asserts on: its rows (warm-ups excluded) and its record."""
+
+    name: str
+    dtype: str
+    rows: list[dict[str, Any]]
+    record: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def _mean(self, key_a: str, key_b: str) -> float:
+        return float(np.mean([r[key_a] == r[key_b] for r in self.rows])) if self.rows else float("nan")
+
+    @property
+    def accuracy(self) -> float:
+        return self._mean("predicted", "label")
+
+    @property
+    def reference_accuracy(self) -> float:
+        return self._mean("ref_predicted", "label")
+
+    @property
+    def agreement(self) -> float:
+        return self._mean("predicted", "ref_predicted")
+
+    @property
+    def max_abs_err(self) -> float:
+        return max((r["max_abs_err"] for r in self.rows), default=0.0)
+
+
+class Run:
+    """One run directory on one board: evaluate models into it, one after another."""
+
+    def __init__(self, board_name: str, model_dirs: list[Path], *, dtype: str = "int8", limit: int | None = None,
+                 run_dir: Path | None = None, resume: bool = False, require_hardware: bool = False,
+                 progress: bool = True, warmup: int = 1, log=print):
+        from ..names import DTYPES
+        if dtype not in DTYPES:
+            raise RunError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        if limit is not None and limit < 1:
+            raise RunError(f"--limit must be a positive number of samples, got {limit}")
+        if resume and run_dir is None:
+            raise RunError("--resume needs --report-dir: the run directory to continue")
+        self.board = get_board(board_name)
+        self.model_dirs = find_model_dirs(model_dirs)
+        self.settings = RunSettings(self.board.name, dtype, limit, [str(d.resolve()) for d in self.model_dirs],
+                                    warmup)
+        self.dir = open_run(run_dir or new_run_dir(self.board.name), self.settings, resume=resume)
+        self.require_hardware, self.progress, self.log = require_hardware, progress, log
+        self._models_file, self._env_file = self.dir / "models.json", self.dir / "environment.json"
+        self.records = json.loads(self._models_file.read_text()) if self._models_file.is_file() else {}
+        self.devices = json.loads(self._env_file.read_text()).get("devices", {}) if self._env_file.is_file() else {}
+        self.journal = Journal(self.dir / "samples.jsonl")
+
+    def evaluate(self, model_dir: Path) -> ModelOutcome:
+        from ..session import connect
+        p = prepare(model_dir, self.settings.dtype, limit=self.settings.limit)
+        before = [r for r in read_journal(self.journal.path) if r["model"] == p.name]
+        done = {r["index"] for r in before if not r["warmup"] and r["model_hash"] == p.exported.model_hash}
+        if len(done) >= len(p.x_device) and p.name in self.records:
+            self.log(f"{p.name}: all {len(done)} samples already recorded")
+        else:
+            with connect(self.board, require_hardware=self.require_hardware, model=p.exported,
+                         log_dir=self.dir) as dev:
+                self.log(f"{p.name}: {dev.plan.reason}; model {p.exported.model_hash[:12]} verified on the device")
+                try:
+                    stream_model(dev, p, self.journal, done, self.settings, progress=self.progress)
+                except KeyboardInterrupt:
+                    self.journal.close()
+                    n = len(read_journal(self.journal.path))
+                    self.log(f"interrupted: {n} results kept in {self.dir}; continue with the same command and "
+                             f"--report-dir {self.dir} --resume")
+                    raise
+                stack = dev.link.status()
+                self.records[p.name] = model_record(p, dev, stack, self.settings)
+                self.devices[p.name] = {
+                    "kind": dev.plan.kind, "physical_board": physical_board(dev), "fw_version": dev.hello.fw_version,
+                    "core": dev.hello.core, "clock_hz": dev.hello.clock_hz, "counter_kind": dev.hello.counter_kind,
+                    "model_hash": dev.hello.model_hash.hex(), "image_sha256": firmware.file_sha256(dev.image.bin)}
+            _write_json(self._models_file, self.records)
+            _write_json(self._env_file, environment_record(self.dir, self.settings, self.board, self.devices))
+        rows = {r["index"]: r for r in read_journal(self.journal.path)
+                if r["model"] == p.name and not r["warmup"] and r["model_hash"] == p.exported.model_hash}
+        return ModelOutcome(p.name, self.settings.dtype, [rows[i] for i in sorted(rows)], self.records[p.name])
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def run(board_name: str, model_dirs: list[Path], **options) -> Path:
+    """Evaluate every model on the board; returns the run directory."""
+    with Run(board_name, model_dirs, **options) as r:
+        r.log(f"run {r.dir} on {r.board.name}, {len(r.model_dirs)} model(s), {r.settings.dtype}")
+        for d in r.model_dirs:
+            r.evaluate(d)
+    return r.dir
