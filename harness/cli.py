@@ -100,7 +100,7 @@ def cmd_zoo(args) -> int:
 def cmd_run(args) -> int:
     from .evaluate import run
     run_dir = run(args.board, args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
-                  resume=args.resume, require_hardware=args.require_hardware)
+                  resume=args.resume, require_hardware=args.require_hardware, depth=args.depth)
     try:
         from .report import write_report
     except ImportError:   # reports not available: the raw results are complete in the run directory
@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int, metavar="N", help="evaluate the first N test samples only")
     s.add_argument("--report-dir", type=Path, metavar="D", help="run directory (default reports/<time>-<board>)")
     s.add_argument("--resume", action="store_true", help="continue the interrupted run in --report-dir")
+    s.add_argument("--depth", type=int, default=2, metavar="N",
+                   help="requests in flight (default 2: the next input travels during an inference; "
+                        "1 keeps the line quiet while the device computes, as MLPerf Tiny does)")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
     s.set_defaults(func=cmd_run)
     return p

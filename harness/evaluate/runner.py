@@ -115,10 +115,11 @@ class RunSettings:
     limit: int | None
     models: list[str]
     warmup: int = 1
+    depth: int = PIPELINE_DEPTH    # requests in flight; 1 keeps the line quiet during each inference
 
     def as_dict(self) -> dict[str, Any]:
         return {"board": self.board, "dtype": self.dtype, "limit": self.limit, "models": self.models,
-                "warmup": self.warmup}
+                "warmup": self.warmup, "depth": self.depth}
 
 
 def new_run_dir(board: str) -> Path:
@@ -235,7 +236,7 @@ def stream_model(device, p: Prepared, journal: Journal, done: set[int], settings
     try:
         inputs = (p.x_device[i].tobytes() for i in todo)
         last_host = link.host_seconds
-        for i, result in zip(todo, link.infer_stream(inputs, depth=PIPELINE_DEPTH)):
+        for i, result in zip(todo, link.infer_stream(inputs, depth=settings.depth)):
             t0 = time.perf_counter()
             r = row(i, result, False, None)
             host = link.host_seconds - last_host + (time.perf_counter() - t0)
@@ -297,8 +298,10 @@ class Run:
 
     def __init__(self, board_name: str, model_dirs: list[Path], *, dtype: str = "int8", limit: int | None = None,
                  run_dir: Path | None = None, resume: bool = False, require_hardware: bool = False,
-                 progress: bool = True, warmup: int = 1, log=print):
+                 progress: bool = True, warmup: int = 1, depth: int = PIPELINE_DEPTH, log=print):
         from ..names import DTYPES
+        if depth < 1:
+            raise RunError(f"--depth must be at least 1, got {depth}")
         if dtype not in DTYPES:
             raise RunError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
         if limit is not None and limit < 1:
@@ -308,7 +311,7 @@ class Run:
         self.board = get_board(board_name)
         self.model_dirs = find_model_dirs(model_dirs)
         self.settings = RunSettings(self.board.name, dtype, limit, [str(d.resolve()) for d in self.model_dirs],
-                                    warmup)
+                                    warmup, depth)
         self.dir = open_run(run_dir or new_run_dir(self.board.name), self.settings, resume=resume)
         self.require_hardware, self.progress, self.log = require_hardware, progress, log
         self._models_file, self._env_file = self.dir / "models.json", self.dir / "environment.json"
