@@ -179,8 +179,16 @@ static void add_sat(int32_t *y, int32_t v)
 static int32_t requant(int32_t acc, const struct rt_requant *rq, uint32_t i)
 {
     uint32_t shift = rq->shift[i];
-    int64_t p = (int64_t)acc * rq->mult[i] + ((int64_t)1 << (shift - 1u));
-    return sat32(p >> shift);
+    int64_t p = (int64_t)acc * rq->mult[i];
+    if (shift > 32u) {
+        /* Same value with 32-bit work only: the rounding constant touches the
+         * high word alone, and the low word cannot carry into the result
+         * (|p| < 2^62, so the high word never overflows either). */
+        int32_t hi = (int32_t)(p >> 32);
+        uint32_t s = shift - 32u;
+        return (hi + (int32_t)(1u << (s - 1u))) >> s;
+    }
+    return sat32((p + ((int64_t)1 << (shift - 1u))) >> shift);
 }
 
 static int32_t dot_q8(const int8_t *w, const int8_t *x, uint32_t n)

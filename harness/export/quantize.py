@@ -19,6 +19,9 @@ MID_HEADROOM = 2.0     # int16 intermediates: scale = 2 · (largest calibration 
 PRE_FRAC, GATE_FRAC, CELL_FRAC, HIDDEN_FRAC = 12, 15, 11, 7
 
 
+_TINY = float(np.finfo(np.float32).tiny)
+
+
 class QuantizationError(ValueError):
     """A value cannot be represented in the chosen format; the message says which."""
 
@@ -27,7 +30,8 @@ def quantize_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(int8 values, float32 scale per row) of a 2-D float matrix."""
     m = np.asarray(matrix, np.float32)
     peak = np.abs(m).max(axis=1) if m.shape[1] else np.zeros(m.shape[0], np.float32)
-    scale = np.where(peak > 0, peak / 127.0, 1.0).astype(np.float32)
+    # The floor keeps a row of subnormal weights from dividing by a zero scale.
+    scale = np.where(peak > 0, np.maximum(peak / 127.0, _TINY), 1.0).astype(np.float32)
     q = np.clip(np.rint(m / scale[:, None]), -127, 127).astype(np.int8)
     return q, scale
 
@@ -40,7 +44,7 @@ def quantize_csr_rows(indptr: np.ndarray, values: np.ndarray, rows: int) -> tupl
     for i in range(rows):
         seg = values[indptr[i]:indptr[i + 1]]
         if seg.size and np.abs(seg).max() > 0:
-            scale[i] = np.abs(seg).max() / 127.0
+            scale[i] = max(np.abs(seg).max() / 127.0, _TINY)
         q[indptr[i]:indptr[i + 1]] = np.clip(np.rint(seg / scale[i]), -127, 127)
     return q, scale
 
