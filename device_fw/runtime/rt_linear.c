@@ -9,6 +9,13 @@
 
 #include <stdbool.h>
 
+#if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
+#include <arm_acle.h>
+#define RT_SIMD 1
+#else
+#define RT_SIMD 0
+#endif
+
 /* ------------------------------------------------------------ float path -- */
 
 /* Dot product of row i of a float or int8 matrix with x; the w8 row scale is
@@ -26,24 +33,6 @@ static float row_dot_f(const struct rt_mat *m, uint32_t i, const float *x)
     const int8_t *w = &m->q[i * m->cols];
     for (uint32_t j = 0; j < m->cols; j++) {
         acc += (float)w[j] * x[j];
-    }
-    return acc * m->scale[i];
-}
-
-/* Like row_dot_f over a strided column of x: sum_l w[i,l] * x[l*stride + k]. */
-static float row_dot_strided_f(const struct rt_mat *m, uint32_t i, const float *x, uint32_t stride)
-{
-    float acc = 0.0f;
-    if (m->f != NULL) {
-        const float *w = &m->f[i * m->cols];
-        for (uint32_t l = 0; l < m->cols; l++) {
-            acc += w[l] * x[l * stride];
-        }
-        return acc;
-    }
-    const int8_t *w = &m->q[i * m->cols];
-    for (uint32_t l = 0; l < m->cols; l++) {
-        acc += (float)w[l] * x[l * stride];
     }
     return acc * m->scale[i];
 }
@@ -80,40 +69,47 @@ static const float *padded_f(const struct rt_term *t, const float *x, float *pad
     return pad;
 }
 
+/* Same scratch layout as the integer path (kron_q). */
 static void kron_f(const struct rt_term *t, const float *x, float *y, float *scratch)
 {
     const struct rt_mat *a = &t->a, *b = &t->b;
     uint32_t m1 = a->rows, n1 = a->cols, m2 = b->rows, n2 = b->cols;
-    bool padded = (uint32_t)n1 * n2 != t->in;
+    uint32_t n = n1 * n2;
     const float *xx = padded_f(t, x, scratch);
-    float *mid = padded ? scratch + n1 * n2 : scratch;
+    float *free_words = n != t->in ? scratch + n : scratch;
     if (t->order == 1) {
-        /* T = X B^T (n1 x m2), then Y = A T. */
+        float *tt = free_words;   /* T transposed: tt[k*n1 + l] = T[l,k] */
         for (uint32_t l = 0; l < n1; l++) {
             for (uint32_t k = 0; k < m2; k++) {
-                mid[l * m2 + k] = row_dot_f(b, k, &xx[l * n2]);
+                tt[k * n1 + l] = row_dot_f(b, k, &xx[l * n2]);
             }
         }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t k = 0; k < m2; k++) {
                 uint32_t r = i * m2 + k;
                 if (r < t->out) {
-                    y[r] += row_dot_strided_f(a, i, &mid[k], m2);
+                    y[r] += row_dot_f(a, i, &tt[k * n1]);
                 }
             }
         }
     } else {
-        /* U = A X (m1 x n2), then Y = U B^T. */
+        float *xt = free_words;   /* X transposed: xt[j*n1 + l] = X[l,j] */
+        float *u = free_words + n;
+        for (uint32_t l = 0; l < n1; l++) {
+            for (uint32_t j = 0; j < n2; j++) {
+                xt[j * n1 + l] = xx[l * n2 + j];
+            }
+        }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t j = 0; j < n2; j++) {
-                mid[i * n2 + j] = row_dot_strided_f(a, i, &xx[j], n2);
+                u[i * n2 + j] = row_dot_f(a, i, &xt[j * n1]);
             }
         }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t k = 0; k < m2; k++) {
                 uint32_t r = i * m2 + k;
                 if (r < t->out) {
-                    y[r] += row_dot_f(b, k, &mid[i * n2]);
+                    y[r] += row_dot_f(b, k, &u[i * n2]);
                 }
             }
         }
@@ -191,20 +187,68 @@ static int32_t requant(int32_t acc, const struct rt_requant *rq, uint32_t i)
     return sat32((p + ((int64_t)1 << (shift - 1u))) >> shift);
 }
 
+#if RT_SIMD
+/* Dual 16-bit multiply-accumulate (SMLAD) on sign-extended byte pairs: four
+ * int8 products in ten instructions instead of about twenty. Integer sums do
+ * not depend on their order, so the result is the portable loop's, bit for
+ * bit. */
+static uint32_t load32(const void *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);   /* an unaligned word load, allowed on M4/M7/M33 */
+    return v;
+}
+
+/* Bytes 1 and 3, sign-extended to halfwords (one SXTB16 with its rotation). */
+static uint32_t sxtb16_odd(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+static int32_t dot_q8(const int8_t *w, const int8_t *x, uint32_t n)
+{
+    int32_t acc = 0;
+    const int8_t *end = w + (n & ~3u);
+    while (w != end) {
+        uint32_t a = load32(w), b = load32(x);
+        w += 4;
+        x += 4;
+        acc = __smlad((int32_t)__sxtb16((int32_t)a), (int32_t)__sxtb16((int32_t)b), acc);
+        acc = __smlad((int32_t)sxtb16_odd(a), (int32_t)sxtb16_odd(b), acc);
+    }
+    for (n &= 3u; n != 0u; n--) {
+        acc += (int32_t)*w++ * *x++;
+    }
+    return acc;
+}
+
+static int32_t dot_q16(const int8_t *w, const int16_t *x, uint32_t n)
+{
+    int32_t acc = 0;
+    const int8_t *end = w + (n & ~3u);
+    while (w != end) {
+        uint32_t a = load32(w);
+        uint32_t x01 = load32(x), x23 = load32(x + 2);
+        w += 4;
+        x += 4;
+        uint32_t x02 = (x01 & 0xFFFFu) | (x23 << 16);     /* PKHBT: x0, x2 */
+        uint32_t x13 = (x23 & 0xFFFF0000u) | (x01 >> 16); /* PKHTB: x1, x3 */
+        acc = __smlad((int32_t)__sxtb16((int32_t)a), (int32_t)x02, acc);
+        acc = __smlad((int32_t)sxtb16_odd(a), (int32_t)x13, acc);
+    }
+    for (n &= 3u; n != 0u; n--) {
+        acc += (int32_t)*w++ * *x++;
+    }
+    return acc;
+}
+#else
 static int32_t dot_q8(const int8_t *w, const int8_t *x, uint32_t n)
 {
     int32_t acc = 0;
     for (uint32_t j = 0; j < n; j++) {
         acc += (int32_t)w[j] * x[j];
-    }
-    return acc;
-}
-
-static int32_t dot_q8_strided(const int8_t *w, const int8_t *x, uint32_t n, uint32_t stride)
-{
-    int32_t acc = 0;
-    for (uint32_t l = 0; l < n; l++) {
-        acc += (int32_t)w[l] * x[l * stride];
     }
     return acc;
 }
@@ -217,15 +261,7 @@ static int32_t dot_q16(const int8_t *w, const int16_t *x, uint32_t n)
     }
     return acc;
 }
-
-static int32_t dot_q16_strided(const int8_t *w, const int16_t *x, uint32_t n, uint32_t stride)
-{
-    int32_t acc = 0;
-    for (uint32_t l = 0; l < n; l++) {
-        acc += (int32_t)w[l] * x[l * stride];
-    }
-    return acc;
-}
+#endif
 
 static void dense_q(const struct rt_term *t, const int8_t *x, int32_t *y)
 {
@@ -247,46 +283,58 @@ static void csr_q(const struct rt_term *t, const int8_t *x, int32_t *y)
     }
 }
 
+/* Scratch layout (words): [padded input: n1·n2 when padding is needed]
+ * [order 2: X transposed, n1·n2] [intermediate]. Both stages then run over
+ * contiguous rows: order 1 keeps T transposed (m2 x n1), order 2 reads X
+ * transposed (n2 x n1). */
 static void kron_q(const struct rt_term *t, const int8_t *x, int32_t *y, int32_t *scratch)
 {
     const struct rt_mat *a = &t->a, *b = &t->b;
     uint32_t m1 = a->rows, n1 = a->cols, m2 = b->rows, n2 = b->cols;
     uint32_t n = n1 * n2;
     const int8_t *xx = x;
-    int16_t *mid = (int16_t *)scratch;
+    int32_t *free_words = scratch;
     if (n != t->in) {
-        int8_t *pad = (int8_t *)scratch;
+        int8_t *pad = (int8_t *)free_words;
         for (uint32_t j = 0; j < n; j++) {
             pad[j] = j < t->in ? x[j] : 0;
         }
         xx = pad;
-        mid = (int16_t *)(scratch + n);   /* n words: room for n int8 entries */
+        free_words += n;
     }
     if (t->order == 1) {
+        int16_t *tt = (int16_t *)free_words;   /* T transposed: tt[k*n1 + l] = T[l,k] */
         for (uint32_t l = 0; l < n1; l++) {
             for (uint32_t k = 0; k < m2; k++) {
-                mid[l * m2 + k] = sat16(requant(dot_q8(&b->q[k * n2], &xx[l * n2], n2), &t->mid, k));
+                tt[k * n1 + l] = sat16(requant(dot_q8(&b->q[k * n2], &xx[l * n2], n2), &t->mid, k));
             }
         }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t k = 0; k < m2; k++) {
                 uint32_t r = i * m2 + k;
                 if (r < t->out) {
-                    add_sat(&y[r], requant(dot_q16_strided(&a->q[i * n1], &mid[k], n1, m2), &t->acc, i));
+                    add_sat(&y[r], requant(dot_q16(&a->q[i * n1], &tt[k * n1], n1), &t->acc, i));
                 }
             }
         }
     } else {
+        int8_t *xt = (int8_t *)free_words;     /* X transposed: xt[j*n1 + l] = X[l,j] */
+        int16_t *u = (int16_t *)(free_words + n);
+        for (uint32_t l = 0; l < n1; l++) {
+            for (uint32_t j = 0; j < n2; j++) {
+                xt[j * n1 + l] = xx[l * n2 + j];
+            }
+        }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t j = 0; j < n2; j++) {
-                mid[i * n2 + j] = sat16(requant(dot_q8_strided(&a->q[i * n1], &xx[j], n1, n2), &t->mid, i));
+                u[i * n2 + j] = sat16(requant(dot_q8(&a->q[i * n1], &xt[j * n1], n1), &t->mid, i));
             }
         }
         for (uint32_t i = 0; i < m1; i++) {
             for (uint32_t k = 0; k < m2; k++) {
                 uint32_t r = i * m2 + k;
                 if (r < t->out) {
-                    add_sat(&y[r], requant(dot_q16(&b->q[k * n2], &mid[i * n2], n2), &t->acc, k));
+                    add_sat(&y[r], requant(dot_q16(&b->q[k * n2], &u[i * n2], n2), &t->acc, k));
                 }
             }
         }

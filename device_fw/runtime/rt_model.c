@@ -13,7 +13,8 @@ static uint32_t term_scratch(const struct rt_term *t)
         uint32_t n = (uint32_t)t->a.cols * t->b.cols;
         uint32_t pad = n != t->in ? n : 0u;
         uint32_t mid = t->order == 1 ? (uint32_t)t->a.cols * t->b.rows : (uint32_t)t->a.rows * t->b.cols;
-        return pad + mid;
+        uint32_t transposed = t->order == 2 ? n : 0u;   /* X transposed, for contiguous rows */
+        return pad + transposed + mid;
     }
     if (t->kind == RT_TERM_LOWRANK) {
         return t->a.rows;

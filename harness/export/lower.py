@@ -153,7 +153,8 @@ def _term_scratch(t: dict[str, Any]) -> int:
         n = t["a"]["cols"] * t["b"]["cols"]
         pad = n if n != t["in"] else 0
         mid = t["a"]["cols"] * t["b"]["rows"] if t["order"] == 1 else t["a"]["rows"] * t["b"]["cols"]
-        return pad + mid
+        transposed = n if t["order"] == 2 else 0
+        return pad + transposed + mid
     if t["kind"] == "lowrank":
         return t["a"]["rows"]
     return 0
