@@ -1,6 +1,16 @@
-"""Every catalog board builds with the cross compiler and its image fits the catalog's memory."""
+"""Every catalog board builds with the cross compiler and its image fits the catalog's memory.
 
+Most boards have an emulated twin and also boot in tests/test_boot.py; the
+real boards without one (NUCLEO-L4R5ZI, DISCO-L475VG-IOT01A, NUCLEO-H743ZI2,
+FRDM-K64F) are checked here only, from the ELF and the .bin: they fit, their
+vector tables and reset paths are sound, and the Kinetis flash configuration
+field is where the part reads it.
+"""
+
+import re
+import shutil
 import struct
+import subprocess
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -9,6 +19,12 @@ from harness import firmware
 from harness.boards import boards
 
 BOARDS = sorted(boards())
+
+# Boards whose part reads a flash configuration field at flash origin + 0x400
+# (Kinetis), and the 16 bytes it must hold: backdoor key erased, FPROT all
+# ones, FSEC 0xFE (unsecured, mass erase allowed), FOPT, FEPROT, FDPROT 0xFF.
+FLASH_CONFIG = {"frdm-k64f": bytes([0xFF] * 8 + [0xFF] * 4 + [0xFE, 0xFF, 0xFF, 0xFF])}
+FLASH_CONFIG_OFFSET = 0x400
 
 
 @pytest.fixture(scope="module", params=BOARDS)
@@ -20,6 +36,21 @@ def _vectors(image):
     """Initial stack pointer and reset vector: the first two words at the flash origin."""
     blob = image.bin.read_bytes()
     return struct.unpack_from("<II", blob, 0)
+
+
+def _symbols(elf):
+    return {s.name: s for s in elf.get_section_by_name(".symtab").iter_symbols() if s.name}
+
+
+def _flash_bytes(elf, address, size):
+    """`size` bytes the image loads at `address` (from its PT_LOAD segments)."""
+    for seg in elf.iter_segments():
+        if seg["p_type"] != "PT_LOAD" or not seg["p_filesz"]:
+            continue
+        start = seg["p_paddr"]
+        if start <= address and address + size <= start + seg["p_filesz"]:
+            return seg.data()[address - start: address - start + size]
+    return None
 
 
 def test_image_fits_the_catalog(image):
@@ -38,10 +69,92 @@ def test_vector_table_and_reset_path(image):
     assert b.flash.origin <= (reset & ~1) < b.flash.end, f"reset vector 0x{reset:08x} outside flash"
     with open(image.elf, "rb") as fh:
         elf = ELFFile(fh)
-        symtab = elf.get_section_by_name(".symtab")
-        reset_sym = symtab.get_symbol_by_name("Reset_Handler")
+        symbols = _symbols(elf)
+        reset_sym = symbols.get("Reset_Handler")
         assert reset_sym, "no Reset_Handler symbol"
-        assert reset_sym[0]["st_value"] == reset
+        assert reset_sym["st_value"] == reset
+        assert elf["e_entry"] == reset, "the ELF entry point is not the reset vector"
+        assert sp == symbols["__stack_top"]["st_value"]
+
+
+def test_every_vector_points_into_the_code(image):
+    """Exceptions and interrupts: 0 (reserved) or a Thumb address inside .text, from the board's table."""
+    with open(image.elf, "rb") as fh:
+        elf = ELFFile(fh)
+        vt = elf.get_section_by_name(".isr_vector")
+        text = elf.get_section_by_name(".text")
+        table = _symbols(elf)["vector_table"]
+        assert table["st_value"] == vt["sh_addr"] == image.board.flash.origin
+        assert table["st_size"] == vt["sh_size"] and vt["sh_size"] >= 17 * 4
+        words = struct.unpack(f"<{vt['sh_size'] // 4}I", vt.data())
+        lo, hi = text["sh_addr"], text["sh_addr"] + text["sh_size"]
+        for n, v in enumerate(words[1:], start=1):
+            if v == 0:
+                assert n in (7, 8, 9, 10, 13), f"vector {n} is empty"
+                continue
+            assert v & 1 and lo <= (v & ~1) < hi, f"vector {n} = 0x{v:08x} is not code"
+
+
+def _disassembly(elf_path, function):
+    tool = shutil.which("arm-none-eabi-objdump")
+    if tool is None:
+        pytest.skip("arm-none-eabi-objdump not on PATH")
+    out = subprocess.run([tool, "-d", f"--disassemble={function}", str(elf_path)],
+                         capture_output=True, text=True, check=True).stdout
+    return [line.split("\t")[2:] for line in out.splitlines() if re.match(r"^\s*[0-9a-f]+:\t", line)]
+
+
+def test_reset_calls_board_early_init_first(image):
+    """Before the stack is painted and before C is set up: what cannot wait (a watchdog, a receiver)."""
+    insns = _disassembly(image.elf, "Reset_Handler")
+    calls = [i for i, ins in enumerate(insns) if ins and ins[0].strip() in ("bl", "b.w", "b")]
+    assert calls, "Reset_Handler calls nothing"
+    first = insns[calls[0]]
+    assert first[0].strip() == "bl" and "<board_early_init>" in first[1], f"first call: {first}"
+    assert calls[0] < 12, "board_early_init is not called within the first instructions"
+
+
+def test_k64f_watchdog_is_off_within_the_first_instructions():
+    """FRDM-K64F: the watchdog runs out of reset; the unlock (0xC520, 0xD928) and the
+    disabling write are the first three stores of board_early_init, back to back."""
+    image = firmware.build(boards()["frdm-k64f"])
+    insns = [ins for ins in _disassembly(image.elf, "board_early_init") if ins]
+    stores = [i for i, ins in enumerate(insns) if ins[0].startswith("str")]
+    assert len(stores) >= 3 and stores[:3] == list(range(stores[0], stores[0] + 3)), insns[:16]
+    assert all(insns[i][0].strip() == "strh" for i in stores[:3]), "WDOG registers are 16 bits wide"
+    assert stores[2] < 16, "the watchdog is disabled too late"
+    before = " ".join(" ".join(ins) for ins in insns[:stores[2]])
+    for key in ("0xc520", "0xd928", "0x1d2"):
+        assert key in before, f"{key} not written before the watchdog's third store"
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_flash_configuration_field(name):
+    """Kinetis: the 16 bytes at flash origin + 0x400 in both the ELF and the .bin (FSEC 0xFE:
+    unsecured). Every other board: no such section, and .text right after the vectors, as before."""
+    image = firmware.build(boards()[name])
+    origin = image.board.flash.origin
+    blob = image.bin.read_bytes()
+    with open(image.elf, "rb") as fh:
+        elf = ELFFile(fh)
+        vt = elf.get_section_by_name(".isr_vector")
+        text = elf.get_section_by_name(".text")
+        fc = elf.get_section_by_name(".flash_config")
+        has_symbol = "board_flash_config" in _symbols(elf)
+        if name in FLASH_CONFIG:
+            want = FLASH_CONFIG[name]
+            assert has_symbol and fc is not None
+            assert fc["sh_addr"] == origin + FLASH_CONFIG_OFFSET and fc["sh_size"] == 16
+            assert fc.data() == want
+            assert _flash_bytes(elf, origin + FLASH_CONFIG_OFFSET, 16) == want
+            assert blob[FLASH_CONFIG_OFFSET:FLASH_CONFIG_OFFSET + 16] == want
+            assert blob[FLASH_CONFIG_OFFSET + 12] == 0xFE, "FSEC must leave the part unsecured"
+            assert vt["sh_addr"] + vt["sh_size"] <= origin + FLASH_CONFIG_OFFSET
+            assert text["sh_addr"] >= origin + FLASH_CONFIG_OFFSET + 16
+        else:
+            assert not has_symbol and fc is None, f"{name} has a flash configuration section"
+            assert text["sh_addr"] == (vt["sh_addr"] + vt["sh_size"] + 3) // 4 * 4, \
+                ".text no longer follows the vector table"
 
 
 def test_every_loaded_segment_lies_in_catalog_memory(image):

@@ -11,6 +11,7 @@
 #define SCB_CPUID REG32(0xE000ED00u)
 #define SCB_ICSR REG32(0xE000ED04u)
 #define SCB_VTOR REG32(0xE000ED08u)
+#define SCB_CCR REG32(0xE000ED14u)
 #define SCB_CFSR REG32(0xE000ED28u)
 #define SCB_HFSR REG32(0xE000ED2Cu)
 #define SCB_BFAR REG32(0xE000ED38u)
@@ -30,6 +31,16 @@
 
 /* NVIC */
 #define NVIC_ISER(n) REG32(0xE000E100u + 4u * (n))
+#define NVIC_ICER(n) REG32(0xE000E180u + 4u * (n))
+#define NVIC_ICPR(n) REG32(0xE000E280u + 4u * (n))
+
+/* Cortex-M7 L1 caches (Armv7-M cache maintenance; not present on the M4) */
+#define SCB_CCR_DC (1u << 16)
+#define SCB_CCR_IC (1u << 17)
+#define SCB_CCSIDR REG32(0xE000ED80u)
+#define SCB_CSSELR REG32(0xE000ED84u)
+#define SCB_ICIALLU REG32(0xE000EF50u)
+#define SCB_DCISW REG32(0xE000EF60u)
 
 /* Debug: trace enable and the DWT cycle counter (not modelled by QEMU) */
 #define DEMCR_ADDR 0xE000EDFCu
@@ -44,6 +55,18 @@
 static inline void nvic_enable_irq(unsigned irq)
 {
     NVIC_ISER(irq >> 5) = 1u << (irq & 31u);
+}
+
+/* Disabled at the NVIC, and the disable has taken effect when this returns. */
+static inline void nvic_disable_irq(unsigned irq)
+{
+    NVIC_ICER(irq >> 5) = 1u << (irq & 31u);
+    __asm volatile("dsb\n\tisb" ::: "memory");
+}
+
+static inline void nvic_clear_pending(unsigned irq)
+{
+    NVIC_ICPR(irq >> 5) = 1u << (irq & 31u);
 }
 
 static inline void irq_disable(void)

@@ -1,7 +1,12 @@
 #include "uart_rx.h"
 
 #include "board.h"
+#include "board_config.h"
 #include "cortex_m.h"
+
+#ifndef BOARD_IDLE_HOOKS
+#define BOARD_IDLE_HOOKS 0
+#endif
 
 _Static_assert((UART_RX_RING_SIZE & (UART_RX_RING_SIZE - 1u)) == 0u, "ring size must be a power of two");
 
@@ -38,7 +43,13 @@ void board_wait_for_input(void)
      * WFI (it pends), so no wake-up is lost. */
     irq_disable();
     if (tail == head) {
+#if BOARD_IDLE_HOOKS
+        board_idle_enter();
+#endif
         wait_for_interrupt();
+#if BOARD_IDLE_HOOKS
+        board_idle_exit();
+#endif
     }
     irq_enable();
 }

@@ -16,4 +16,14 @@ void uart_rx_push(uint8_t byte);
 /* Bytes dropped because the ring was full (for a debugger). */
 extern volatile uint32_t uart_rx_dropped;
 
+/* Optional idle hooks. A board whose board_config.h defines
+ * BOARD_IDLE_HOOKS to 1 provides both; board_wait_for_input calls them with
+ * interrupts masked, right before and right after its sleep, and only when the
+ * ring is empty. The real boards use them for a heartbeat LED: enter toggles
+ * the LED when a timer says a half period has passed and lets that timer wake
+ * the sleep; exit takes the timer's wake-up back, so the timer never
+ * interrupts a request that is being served (or timed). */
+void board_idle_enter(void);
+void board_idle_exit(void);
+
 #endif

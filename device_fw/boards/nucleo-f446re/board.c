@@ -1,10 +1,13 @@
 /* NUCLEO-F446RE: USART2 (PA2 TX, PA3 RX, AF7) to the ST-LINK virtual COM
- * port, LD2 on PA5 lit on a fault, DWT cycle counter when the core runs it.
- * QEMU netduinoplus2 runs this image unmodified (USART2 = QEMU serial 1). */
+ * port, LD2 on PA5 blinking while idle (common/stm32_heartbeat.h) and lit
+ * steady on a fault, DWT cycle counter when the core runs it. QEMU
+ * netduinoplus2 runs this image unmodified (USART2 = QEMU serial 1). */
 #include "board.h"
 
 #include "board_config.h"
 #include "common/counter.h"
+#include "common/stm32_heartbeat.h"
+#include "common/stm32_tim.h"
 #include "common/uart_rx.h"
 #include "fw_config.h"
 #include "stm32f446.h"
@@ -74,6 +77,10 @@ void board_init(void)
     core_hz = clock_init(&apb1_hz);
     usart2_set_clock(apb1_hz);
     counter_init(true);
+
+    RCC_APB1ENR |= RCC_APB1ENR_TIM2EN;
+    (void)RCC_APB1ENR;
+    stm32_heartbeat_start(stm32_tim_clock(core_hz, apb1_hz));
 }
 
 uint32_t board_clock_hz(void)

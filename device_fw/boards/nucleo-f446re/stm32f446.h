@@ -31,6 +31,7 @@
 #define RCC_CFGR_PPRE1_SHIFT 10
 #define RCC_CFGR_PPRE2_SHIFT 13
 #define RCC_AHB1ENR_GPIOAEN (1u << 0)
+#define RCC_APB1ENR_TIM2EN (1u << 0)
 #define RCC_APB1ENR_USART2EN (1u << 17)
 #define RCC_APB1ENR_PWREN (1u << 28)
 
@@ -55,6 +56,8 @@
 #define GPIOA_PUPDR REG32(GPIOA_BASE + 0x0Cu)
 #define GPIOA_BSRR REG32(GPIOA_BASE + 0x18u)
 #define GPIOA_AFRL REG32(GPIOA_BASE + 0x20u)
+
+#define TIM2_BASE 0x40000000u   /* heartbeat pacing (common/stm32_tim.h) */
 
 #define USART2_BASE 0x40004400u
 #define USART2_SR REG32(USART2_BASE + 0x00u)

@@ -1,0 +1,90 @@
+/* DISCO-L475VG-IOT01A: USART1 (PB6 TX, PB7 RX, AF7) to the ST-LINK virtual
+ * COM port, clocked by HSI16 so its baud rate is the same before and after
+ * the PLL comes up; LD1 blinks while idle (common/stm32_heartbeat.h), LD2
+ * lights on a fault; DWT cycle counter. */
+#include "board.h"
+
+#include "board_config.h"
+#include "common/counter.h"
+#include "common/stm32_gpio.h"
+#include "common/stm32_tim.h"
+#include "common/stm32_usart.h"
+#include "fw_config.h"
+
+#define USART_TX_PIN 6u
+#define USART_RX_PIN 7u
+#define USART_AF 7u
+
+static uint32_t core_hz = MSI_RESET_HZ;
+
+void board_early_init(void)
+{
+    /* Runs before .data and .bss exist: registers and locals only. */
+    RCC_AHB2ENR |= RCC_AHB2ENR_GPIOAEN | RCC_AHB2ENR_GPIOBEN;
+    RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
+    (void)RCC_APB2ENR;                       /* let the enables take effect */
+
+    gpio_output(HEARTBEAT_LED_PORT, HEARTBEAT_LED_PIN);
+    gpio_output(FAULT_LED_PORT, FAULT_LED_PIN);
+    gpio_alternate(GPIOB_BASE, USART_TX_PIN, USART_AF, 0);
+    gpio_alternate(GPIOB_BASE, USART_RX_PIN, USART_AF, 1);
+
+    /* USART1 from HSI16; should HSI16 never start, from SYSCLK (MSI, 4 MHz),
+     * which is then also what the core keeps running on. */
+    RCC_CR |= RCC_CR_HSION;
+    uint32_t kernel_hz = HSI_HZ;
+    uint32_t sel = RCC_CCIPR_SEL_HSI16;
+    uint32_t n = 0;
+    while ((RCC_CR & RCC_CR_HSIRDY) == 0u && n < 200000u) {
+        n++;
+    }
+    if ((RCC_CR & RCC_CR_HSIRDY) == 0u) {
+        kernel_hz = MSI_RESET_HZ;
+        sel = RCC_CCIPR_SEL_SYSCLK;
+    }
+    RCC_CCIPR = (RCC_CCIPR & ~(3u << RCC_CCIPR_USART1SEL_SHIFT)) | (sel << RCC_CCIPR_USART1SEL_SHIFT);
+    stm32_usart_open(USART1_BASE, stm32_usart_brr(kernel_hz, FW_BAUD));
+}
+
+void board_init(void)
+{
+    /* The receiver is already on (board_early_init); from now on the
+     * interrupt empties it. */
+    stm32_usart_enable_rx_irq(USART1_BASE);
+    nvic_enable_irq(USART1_IRQ);
+
+    uint32_t pclk1_hz;
+    core_hz = clock_init(&pclk1_hz);
+    counter_init(true);
+
+    RCC_APB1ENR1 |= RCC_APB1ENR1_TIM2EN;
+    (void)RCC_APB1ENR1;
+    stm32_heartbeat_start(stm32_tim_clock(core_hz, pclk1_hz));
+}
+
+uint32_t board_clock_hz(void)
+{
+    return core_hz;
+}
+
+void board_uart_putc_polled(uint8_t c)
+{
+    stm32_usart_putc(USART1_BASE, c);
+}
+
+void board_uart_write(const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        stm32_usart_putc(USART1_BASE, data[i]);
+    }
+}
+
+void board_fault_indicate(void)
+{
+    gpio_write(FAULT_LED_PORT, FAULT_LED_PIN, 1);
+}
+
+void usart1_irq_handler(void)
+{
+    stm32_usart_rx_irq(USART1_BASE);
+}

@@ -1,0 +1,8 @@
+# DISCO-L475VG-IOT01A (STM32L475VG). No QEMU twin.
+include("${CMAKE_CURRENT_LIST_DIR}/../common/core.cmake")
+list(APPEND BOARD_SOURCES
+  "${CMAKE_CURRENT_LIST_DIR}/board.c"
+  "${CMAKE_CURRENT_LIST_DIR}/clock.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../common/stm32_usart.c"
+  "${CMAKE_CURRENT_LIST_DIR}/../common/stm32_heartbeat.c"
+)
