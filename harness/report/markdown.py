@@ -1,0 +1,131 @@
+"""summary.md: the compact table a person pastes into a review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from . import fmt
+from .metrics import EST_RULE
+
+
+def md_cell(x: Any) -> str:
+    """Text safe inside a markdown table cell: pipes escaped, no line breaks."""
+    s = fmt.DASH if fmt.missing(x) else str(x)
+    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def latency_units(summary: pd.DataFrame) -> set[str]:
+    return {u for u in summary["counter_unit"].dropna()} if len(summary) else set()
+
+
+def latency_cell(row: pd.Series, stat: str = "median", unit_in_cell: bool = False) -> str:
+    """The counter figure in its own unit; on hardware also microseconds at the reported clock."""
+    unit = row.get("counter_unit")
+    if unit == "cycles":
+        cycles, us = row.get(f"latency_{stat}_cycles"), row.get(f"latency_{stat}_us")
+        if fmt.missing(cycles):
+            return fmt.DASH
+        s = fmt.num(cycles) + (" cycles" if unit_in_cell else "")
+        return s if fmt.missing(us) else f"{s} ({fmt.num(us, 1)} µs)"
+    if unit == "instructions":
+        v = row.get(f"latency_{stat}_instructions")
+        return fmt.DASH if fmt.missing(v) else fmt.num(v) + (" instructions" if unit_in_cell else "")
+    return fmt.DASH
+
+
+def latency_header(units: set[str], stat: str = "median") -> tuple[str, bool]:
+    """Column header and whether each cell must carry its unit (a run mixing units)."""
+    if units == {"instructions"}:
+        return f"latency {stat} (instructions)", False
+    if units == {"cycles"}:
+        return f"latency {stat} (cycles, µs)", False
+    return f"latency {stat}", True
+
+
+def ran_on_line(info: dict[str, Any]) -> str:
+    kind = info["kind"]
+    if kind == "emulated":
+        return f"emulated twin of {info['board']}" + (f", {info['emulator']}" if info.get("emulator") else "")
+    if kind == "real":
+        probes = ", ".join(p for p in info.get("physical_boards", []) if not p.startswith("qemu:"))
+        return f"real board {info['board']}" + (f" (probe {probes})" if probes else "")
+    if kind == "mixed":
+        return f"{info['board']}: some models on the real board, some emulated (see the table)"
+    return f"{info['board']} (real or emulated not recorded)"
+
+
+def latency_note(summary: pd.DataFrame) -> str:
+    units = latency_units(summary)
+    if units == {"instructions"}:
+        return ("Latency: executed **instructions** counted by QEMU (`-icount`), not time: QEMU models no caches, "
+                "pipeline or wait states. `summary.csv` has `est_ms_at_clock` beside it, an " + EST_RULE + ".")
+    if units == {"cycles"}:
+        return ("Latency: core **cycles** from the DWT cycle counter around the inference alone, and microseconds "
+                "at the clock the device reported.")
+    if units:
+        return ("Latency: cycles on real boards, **instructions** (QEMU `-icount`, not time) under emulation; "
+                "each cell names its unit.")
+    return "Latency: no samples recorded yet."
+
+
+def summary_markdown(summary: pd.DataFrame, info: dict[str, Any], environment: dict[str, Any]) -> str:
+    lines = [f"# Run {md_cell(info['run_id'])} on {md_cell(info['board'])}", ""]
+    lines.append(f"- Ran on: **{md_cell(ran_on_line(info))}**")
+    lines.append(f"- {latency_note(summary)}")
+    commit = environment.get("git_commit")
+    lines.append(f"- Commit: `{md_cell(commit or 'unknown')}`")
+    for ts in test_set_lines(summary):
+        lines.append(f"- Test set: {md_cell(ts)}")
+    for name, n, expected in incomplete(summary):
+        lines.append(f"- **Incomplete**: {md_cell(name)} has {n:,} of {expected:,} samples "
+                     "(run interrupted? resume it with --resume)")
+    lines.append("")
+    units = latency_units(summary)
+    lat_header, unit_in_cell = latency_header(units)
+    header = ["model", "method", "dtype", "n", "device top-1", "host-reference top-1", "agreement", lat_header,
+              "flash (of board)", "static RAM (of board)", "params", "compression vs dense"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + "|")
+    for _, r in summary.iterrows():
+        cells = [r["model"], r["method"], r["dtype"], fmt.num(r["n"]), fmt.pct(r["accuracy"]),
+                 fmt.pct(r["ref_accuracy"]), fmt.pct(r["agreement"]), latency_cell(r, "median", unit_in_cell),
+                 fmt.bytes_share(r["flash_bytes"], r["flash_share"]), fmt.bytes_share(r["ram_bytes"], r["ram_share"]),
+                 fmt.num(r["params"]), fmt.ratio(r["compression_vs_dense"])]
+        lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
+    if summary.empty:
+        lines.append("| " + " | ".join([fmt.DASH] * len(header)) + " |")
+    lines += ["", "Accuracy counts every evaluated sample but the warm-up; host-reference top-1 is the exported "
+              "model run on the host on the same inputs. Full figures: `summary.csv`, `index.html`.", ""]
+    return "\n".join(lines)
+
+
+def test_set_lines(summary: pd.DataFrame) -> list[str]:
+    out = []
+    if summary.empty:
+        return out
+    for (name, h, synth), g in summary.groupby(["test_set", "test_set_hash", "test_set_synthetic"], dropna=False,
+                                               sort=False):
+        if fmt.missing(name):
+            continue
+        what = "" if fmt.missing(synth) else ("synthetic" if bool(synth) else "real")
+        n_total = g["test_set_n"].dropna()
+        limits = g["limit"].dropna()
+        used = ""
+        if len(n_total):
+            total = int(n_total.iloc[0])
+            used = (f", first {int(limits.iloc[0]):,} of {total:,} samples (--limit {int(limits.iloc[0])})"
+                    if len(limits) and int(limits.iloc[0]) < total else f", {total:,} samples")
+        tasks = ", ".join(sorted(set(g["task"].dropna())))
+        lines = f"{name} ({', '.join(x for x in (what, 'hash ' + fmt.short_hash(h)) if x)}){used}"
+        out.append(f"{tasks}: {lines}" if tasks else lines)
+    return out
+
+
+def incomplete(summary: pd.DataFrame) -> list[tuple[str, int, int]]:
+    out = []
+    for _, r in summary.iterrows():
+        if not fmt.missing(r["complete"]) and not bool(r["complete"]):
+            out.append((str(r["model"]), int(r["n"]), int(r["n_expected"])))
+    return out

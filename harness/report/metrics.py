@@ -1,0 +1,419 @@
+"""Metrics of a run: pure functions on numpy arrays and pandas frames.
+
+Accuracy figures are fractions in [0, 1]; latency figures are in the
+device counter's own unit (cycles on hardware, instructions under QEMU
+-icount) unless a column name says otherwise. Warm-up inferences are left
+out of every figure (MLPerf Tiny does the same). Percentiles use numpy's
+default definition (linear interpolation between the two closest ranks,
+"type 7" in Hyndman and Fan).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ReportError
+from .rundir import SAMPLES, load_environment, load_models, run_path
+
+# samples.jsonl: key -> pandas dtype. host_ms and max_abs_err may be null.
+SAMPLE_COLUMNS: dict[str, str] = {
+    "model": "string", "model_hash": "string", "dtype": "string", "index": "int64", "label": "int64",
+    "predicted": "int64", "ref_predicted": "int64", "max_abs_err": "float64", "counter": "int64",
+    "warmup": "bool", "physical_board": "string", "host_ms": "float64",
+}
+OPTIONAL_KEYS = frozenset({"host_ms"})
+EST_RULE = "estimate: instructions / catalog clock, assumes 1 instruction per cycle"
+EST_RULE_REPORTED = "estimate: instructions / device-reported clock (board not in the catalog), assumes 1 instruction per cycle"
+
+
+# ------------------------------------------------------------------ loading --
+
+def load_samples(run_dir: str | Path) -> pd.DataFrame:
+    """samples.jsonl as a frame, one row per (model, index), warm-ups kept (flagged).
+
+    A final line that does not parse (a run killed mid-write) is ignored; any
+    other bad line is an error. A sample recorded twice (a resumed run) keeps
+    its last record. Columns and dtypes are SAMPLE_COLUMNS.
+    """
+    path = Path(run_dir)
+    if path.is_dir():
+        path = path / SAMPLES
+    if not path.is_file():
+        raise ReportError(f"{path} does not exist; pass a run directory written by `python -m harness run`")
+    rows = parse_samples(path.read_bytes(), str(path))
+    return samples_frame(rows, str(path))
+
+
+def load_run(run_dir: str | Path) -> tuple[Path, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """The run directory, its samples (empty before the first result), models and environment."""
+    d = run_path(run_dir)
+    samples = load_samples(d) if (d / SAMPLES).is_file() else samples_frame([])
+    return d, samples, load_models(d), load_environment(d)
+
+
+def parse_samples(data: bytes, where: str = SAMPLES) -> list[dict[str, Any]]:
+    """The JSON objects of a journal's lines; a last line that does not parse is dropped."""
+    lines = data.split(b"\n")
+    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
+    rows: list[dict[str, Any]] = []
+    for k, (lineno, line) in enumerate(numbered):
+        last = k == len(numbered) - 1
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if last:
+                break   # cut short by a kill; the runner drops it too when it resumes
+            raise ReportError(f"{where} line {lineno} is not JSON and is not the last line: the journal is damaged; "
+                              "rerun the model (or delete that line) and resume the run") from None
+        if not isinstance(row, dict):
+            raise ReportError(f"{where} line {lineno} holds {type(row).__name__}, not a JSON object; "
+                              "samples.jsonl has one object per line (docs/reports.md)")
+        missing = [c for c in SAMPLE_COLUMNS if c not in row and c not in OPTIONAL_KEYS]
+        if missing:
+            raise ReportError(f"{where} line {lineno} lacks {', '.join(missing)}; "
+                              "samples.jsonl lines must carry every key in docs/reports.md")
+        rows.append(row)
+    return rows
+
+
+def samples_frame(rows: Iterable[dict[str, Any]], where: str = SAMPLES) -> pd.DataFrame:
+    """Typed frame of sample records, de-duplicated on (model, index) keeping the last; warm-ups all kept."""
+    rows = list(rows)
+    cols: dict[str, Any] = {}
+    for name, dtype in SAMPLE_COLUMNS.items():
+        values = [r.get(name) for r in rows]
+        bad = next((i for i, v in enumerate(values) if not _fits(v, dtype)), None)
+        if bad is not None:
+            raise ReportError(f"{where}: sample {bad + 1} has {name}={values[bad]!r}, expected "
+                              f"{_DTYPE_WORDS[dtype]}; samples.jsonl keys are listed in docs/reports.md")
+        if dtype == "int64":
+            cols[name] = np.asarray([int(v) for v in values], dtype=np.int64)
+        elif dtype == "float64":
+            cols[name] = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        elif dtype == "bool":
+            cols[name] = np.asarray(values, dtype=bool)
+        else:
+            cols[name] = pd.array(values, dtype="string")
+    df = pd.DataFrame(cols, columns=list(SAMPLE_COLUMNS))
+    if df.empty:
+        return df
+    stale = ~df["warmup"] & df.duplicated(["model", "index"], keep="last")
+    return df[~stale].reset_index(drop=True)
+
+
+_DTYPE_WORDS = {"int64": "an integer", "float64": "a number or null", "bool": "true or false", "string": "a string"}
+_INT64 = 2 ** 63
+
+
+def _fits(v: Any, dtype: str) -> bool:
+    if dtype == "int64":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return False
+        return (isinstance(v, int) or v.is_integer()) and -_INT64 <= v < _INT64
+    if dtype == "float64":
+        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    if dtype == "bool":
+        return isinstance(v, bool)
+    return isinstance(v, str)
+
+
+# ---------------------------------------------------------- basic metrics --
+
+def top1(predicted, label) -> float:
+    """Fraction of samples whose predicted class is the label; NaN for no samples."""
+    p, y = np.asarray(predicted), np.asarray(label)
+    return float(np.mean(p == y)) if p.size else float("nan")
+
+
+def agreement(predicted, ref_predicted) -> float:
+    """Fraction of samples where the device chose the host reference's class; NaN for no samples."""
+    return top1(predicted, ref_predicted)
+
+
+def n_classes_for(n_classes: int, *arrays) -> int:
+    """The class count, grown to cover any out-of-range class a device reported."""
+    n = int(n_classes)
+    for a in arrays:
+        a = np.asarray(a)
+        if a.size:
+            if a.min() < 0:
+                raise ReportError(f"a class index is negative ({int(a.min())}); labels and predictions are 0-based")
+            n = max(n, int(a.max()) + 1)
+    return n
+
+
+def confusion_matrix(label, predicted, n_classes: int) -> np.ndarray:
+    """Counts, rows the true class and columns the predicted one (grown to cover out-of-range classes)."""
+    y, p = np.asarray(label, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    n = n_classes_for(n_classes, y, p)
+    m = np.zeros((n, n), dtype=np.int64)
+    np.add.at(m, (y, p), 1)
+    return m
+
+
+def per_class_accuracy(label, predicted, n_classes: int) -> np.ndarray:
+    """Recall per true class: correct / samples of that class; NaN for a class with no sample."""
+    m = confusion_matrix(label, predicted, n_classes)
+    totals = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(m) / np.maximum(totals, 1), np.nan)
+
+
+def latency_stats(counter) -> dict[str, float]:
+    """Median, 90th percentile (numpy linear interpolation) and maximum; NaN for no samples."""
+    c = np.asarray(counter, dtype=np.float64)
+    if not c.size:
+        return {"median": float("nan"), "p90": float("nan"), "max": float("nan")}
+    return {"median": float(np.median(c)), "p90": float(np.percentile(c, 90)), "max": float(c.max())}
+
+
+def pareto_front(cost, accuracy) -> np.ndarray:
+    """Mask of points no other point beats: lower or equal cost and higher or equal accuracy, one strictly.
+
+    Points with a NaN coordinate are never on the front.
+    """
+    x, y = np.asarray(cost, dtype=np.float64), np.asarray(accuracy, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    front = np.zeros(len(x), dtype=bool)
+    for i in np.flatnonzero(ok):
+        dominated = ok & (x <= x[i]) & (y >= y[i]) & ((x < x[i]) | (y > y[i]))
+        front[i] = not dominated.any()
+    return front
+
+
+# ------------------------------------------------------------ per model --
+
+def scored(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """The samples that count: no warm-ups, and for a model with a record only rows of its model hash."""
+    s = samples[~samples["warmup"]]
+    if models:
+        want = s["model"].map(lambda m: (models.get(m) or {}).get("model_hash"))
+        s = s[want.isna() | (s["model_hash"] == want)]
+    return s
+
+
+def model_names(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None) -> list[str]:
+    """models.json order first, then models only seen in the samples, in order of appearance."""
+    names = list(models or {})
+    for m in samples["model"].drop_duplicates():
+        if m not in names:
+            names.append(str(m))
+    return names
+
+
+def class_names(record: dict[str, Any] | None, n: int) -> list[str]:
+    given = [str(c) for c in (record or {}).get("classes") or []]
+    return given[:n] + [f"#{i}" for i in range(len(given), n)]
+
+
+def _counter_unit(record: dict[str, Any], rows: pd.DataFrame) -> tuple[str, bool | None]:
+    counter = record.get("counter") or {}
+    if counter.get("unit") in ("instructions", "cycles"):
+        return counter["unit"], bool(counter.get("emulated", counter["unit"] == "instructions"))
+    # No record yet (the run stopped before the model finished): QEMU rows name their machine.
+    if len(rows) and rows["physical_board"].str.startswith("qemu:").all():
+        return "instructions", True
+    if len(rows):
+        return "cycles", False
+    return "", None
+
+
+def catalog_clock(board: str | None) -> int | None:
+    """The board's clock in the catalog (what the real board runs at), or None for a board not in it."""
+    if not board:
+        return None
+    try:
+        from ..boards import get_board
+        return int(get_board(board).clock_hz)
+    except (ImportError, OSError, ValueError, KeyError):   # not in the catalog: fall back to the reported clock
+        return None
+
+
+def _get(d: Any, *keys, default=None):
+    for k in keys:
+        if not isinstance(d, dict) or d.get(k) is None:
+            return default
+        d = d[k]
+    return d
+
+
+def _share(part, whole) -> float:
+    return float(part) / float(whole) if part is not None and whole else float("nan")
+
+
+INT_COLUMNS = ("est_clock_hz", "n", "n_expected", "n_warmup", "stale_samples", "disagreements", "clock_hz", "text_bytes",
+               "rodata_bytes", "data_bytes", "bss_bytes", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes",
+               "stack_peak_bytes", "stack_size_bytes", "board_flash_bytes", "board_ram_bytes", "params",
+               "macs_per_sequence", "dense_params", "test_set_n")
+BOOL_COLUMNS = ("emulated", "complete", "test_set_synthetic")
+STRING_COLUMNS = ("model", "task", "method", "cell", "dtype", "model_hash", "board", "physical_board", "counter_kind",
+                  "counter_unit", "est_rule", "test_set", "test_set_hash")
+
+
+def summarize(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """One row per model with every figure of the report; columns are documented in docs/reports.md."""
+    models = models or {}
+    rows = []
+    good = scored(samples, models)
+    for name in model_names(samples, models):
+        rec = models.get(name) or {}
+        all_rows = samples[samples["model"] == name]
+        s = good[good["model"] == name]
+        unit, emulated = _counter_unit(rec, s)
+        lat = latency_stats(s["counter"])
+        clock = _get(rec, "counter", "clock_hz") or _get(rec, "board", "clock_hz")
+        img = rec.get("image") or {}
+        board_flash, board_ram = _get(rec, "board", "flash_bytes"), _get(rec, "board", "ram_bytes")
+        limit, test_n = rec.get("limit"), _get(rec, "test_set", "n")
+        expected = None if test_n is None else (min(int(limit), int(test_n)) if limit else int(test_n))
+        physical = sorted(set(s["physical_board"].dropna().astype(str)))
+        row: dict[str, Any] = {
+            "model": name, "task": rec.get("task"), "method": rec.get("method"), "cell": rec.get("cell"),
+            "dtype": rec.get("dtype") or (str(s["dtype"].iloc[0]) if len(s) else None),
+            "model_hash": rec.get("model_hash") or (str(s["model_hash"].iloc[-1]) if len(s) else None),
+            "board": _get(rec, "board", "name"), "physical_board": " ".join(physical) or None,
+            "emulated": emulated, "counter_kind": _get(rec, "counter", "kind"), "counter_unit": unit or None,
+            "clock_hz": clock,
+            "n": len(s), "n_expected": expected, "complete": None if expected is None else len(s) >= expected,
+            "n_warmup": int(all_rows["warmup"].sum()),
+            "stale_samples": int((~all_rows["warmup"]).sum()) - len(s),
+            "accuracy": top1(s["predicted"], s["label"]),
+            "ref_accuracy": top1(s["ref_predicted"], s["label"]),
+            "agreement": agreement(s["predicted"], s["ref_predicted"]),
+            "disagreements": int((s["predicted"] != s["ref_predicted"]).sum()),
+            "max_abs_err": float(s["max_abs_err"].max()) if s["max_abs_err"].notna().any() else float("nan"),
+            "host_test_accuracy": _get(rec, "card", "host_test_accuracy"),
+            "host_export_accuracy": _get(rec, "host_accuracy", "exported"),
+        }
+        for stat in ("median", "p90", "max"):
+            row[f"latency_{stat}_cycles"] = lat[stat] if unit == "cycles" else float("nan")
+            row[f"latency_{stat}_us"] = (lat[stat] / clock * 1e6 if unit == "cycles" and clock and not emulated
+                                         else float("nan"))
+            row[f"latency_{stat}_instructions"] = lat[stat] if unit == "instructions" else float("nan")
+        est_clock, rule = catalog_clock(row["board"]), EST_RULE
+        if not est_clock:
+            est_clock, rule = clock, EST_RULE_REPORTED
+        est = unit == "instructions" and bool(est_clock) and np.isfinite(lat["median"])
+        row["est_ms_at_clock"] = lat["median"] / est_clock * 1e3 if est else float("nan")
+        row["est_clock_hz"] = est_clock if est else None
+        row["est_rule"] = rule if est else None
+        row["host_ms_median"] = float(s["host_ms"].median()) if s["host_ms"].notna().any() else float("nan")
+        row.update({
+            "text_bytes": img.get("text"), "rodata_bytes": img.get("rodata"), "data_bytes": img.get("data"),
+            "bss_bytes": img.get("bss"), "flash_bytes": img.get("flash"), "ram_bytes": img.get("ram"),
+            "model_bytes": img.get("model_bytes"), "arena_bytes": rec.get("arena_bytes"),
+            "stack_peak_bytes": rec.get("stack_peak"), "stack_size_bytes": rec.get("stack_size"),
+            "board_flash_bytes": board_flash, "board_ram_bytes": board_ram,
+            "text_share": _share(img.get("text"), board_flash), "rodata_share": _share(img.get("rodata"), board_flash),
+            "data_share": _share(img.get("data"), board_flash), "flash_share": _share(img.get("flash"), board_flash),
+            "model_share": _share(img.get("model_bytes"), board_flash),
+            "bss_share": _share(img.get("bss"), board_ram), "ram_share": _share(img.get("ram"), board_ram),
+            "stack_share": _share(rec.get("stack_peak"), board_ram),
+            "arena_share": _share(rec.get("arena_bytes"), board_ram),
+            "params": _get(rec, "card", "params"), "macs_per_sequence": _get(rec, "card", "macs_per_sequence"),
+            "dense_params": _get(rec, "card", "dense_params"),
+            "compression_vs_dense": _get(rec, "card", "compression_vs_dense"),
+            "test_set": _get(rec, "test_set", "name"), "test_set_hash": _get(rec, "test_set", "content_hash"),
+            "test_set_synthetic": _get(rec, "test_set", "synthetic"), "test_set_n": test_n, "limit": limit,
+        })
+        rows.append(row)
+    return _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
+
+
+SUMMARY_COLUMNS = [
+    "model", "task", "method", "cell", "dtype", "model_hash", "board", "physical_board", "emulated", "counter_kind",
+    "counter_unit", "clock_hz", "n", "n_expected", "complete", "n_warmup", "stale_samples",
+    "accuracy", "ref_accuracy", "agreement", "disagreements", "max_abs_err", "host_test_accuracy",
+    "host_export_accuracy",
+    "latency_median_cycles", "latency_median_us", "latency_median_instructions",
+    "latency_p90_cycles", "latency_p90_us", "latency_p90_instructions",
+    "latency_max_cycles", "latency_max_us", "latency_max_instructions",
+    "est_ms_at_clock", "est_clock_hz", "est_rule", "host_ms_median",
+    "text_bytes", "rodata_bytes", "data_bytes", "bss_bytes", "flash_bytes", "ram_bytes", "model_bytes",
+    "arena_bytes", "stack_peak_bytes", "stack_size_bytes", "board_flash_bytes", "board_ram_bytes",
+    "text_share", "rodata_share", "data_share", "flash_share", "model_share", "bss_share", "ram_share",
+    "stack_share", "arena_share",
+    "params", "macs_per_sequence", "dense_params", "compression_vs_dense",
+    "test_set", "test_set_hash", "test_set_synthetic", "test_set_n", "limit",
+]
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Stable dtypes, so Parquet and CSV round-trip and two runs compare column by column."""
+    for c in df.columns:
+        if c in INT_COLUMNS or c == "limit":
+            df[c] = pd.array([None if _isnull(v) else int(v) for v in df[c]], dtype="Int64")
+        elif c in BOOL_COLUMNS:
+            df[c] = pd.array([None if _isnull(v) else bool(v) for v in df[c]], dtype="boolean")
+        elif c in STRING_COLUMNS:
+            df[c] = pd.array([None if _isnull(v) else str(v) for v in df[c]], dtype="string")
+        else:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df
+
+
+def _isnull(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+def per_class(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Long table: per model and true class, samples, device and reference correct counts and accuracy."""
+    models = models or {}
+    good = scored(samples, models)
+    out = []
+    for name in model_names(samples, models):
+        rec = models.get(name) or {}
+        s = good[good["model"] == name]
+        n = n_classes_for(len(rec.get("classes") or []), s["label"], s["predicted"], s["ref_predicted"])
+        names = class_names(rec, n)
+        dev = confusion_matrix(s["label"], s["predicted"], n)
+        ref = confusion_matrix(s["label"], s["ref_predicted"], n)
+        for i in range(n):
+            total = int(dev[i].sum())
+            out.append({"model": name, "class_index": i, "class_name": names[i], "n": total,
+                        "correct": int(dev[i, i]), "accuracy": dev[i, i] / total if total else float("nan"),
+                        "ref_correct": int(ref[i, i]), "ref_accuracy": ref[i, i] / total if total else float("nan")})
+    df = pd.DataFrame(out, columns=["model", "class_index", "class_name", "n", "correct", "accuracy",
+                                    "ref_correct", "ref_accuracy"])
+    return df.astype({"model": "string", "class_name": "string", "class_index": "int64", "n": "int64",
+                      "correct": "int64", "ref_correct": "int64", "accuracy": "float64", "ref_accuracy": "float64"})
+
+
+def confusion(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Long table of every confusion-matrix cell (zeros included): model, true class, predicted class, count."""
+    models = models or {}
+    good = scored(samples, models)
+    out = []
+    for name in model_names(samples, models):
+        rec = models.get(name) or {}
+        s = good[good["model"] == name]
+        n = n_classes_for(len(rec.get("classes") or []), s["label"], s["predicted"])
+        names = class_names(rec, n)
+        m = confusion_matrix(s["label"], s["predicted"], n)
+        for i in range(n):
+            for j in range(n):
+                out.append({"model": name, "true_index": i, "true_class": names[i], "predicted_index": j,
+                            "predicted_class": names[j], "count": int(m[i, j])})
+    df = pd.DataFrame(out, columns=["model", "true_index", "true_class", "predicted_index", "predicted_class",
+                                    "count"])
+    return df.astype({"model": "string", "true_class": "string", "predicted_class": "string",
+                      "true_index": "int64", "predicted_index": "int64", "count": "int64"})
+
+
+def confusion_matrices(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None
+                       ) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Per model: the matrix and its class names, for the plots."""
+    df = confusion(samples, models)
+    out = {}
+    for name, g in df.groupby("model", sort=False):
+        n = int(g["true_index"].max()) + 1
+        m = np.zeros((n, n), dtype=np.int64)
+        m[g["true_index"].to_numpy(), g["predicted_index"].to_numpy()] = g["count"].to_numpy()
+        names = g.drop_duplicates("true_index").sort_values("true_index")["true_class"].astype(str).tolist()
+        out[str(name)] = (m, names)
+    return out
