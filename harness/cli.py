@@ -11,31 +11,72 @@ from . import __version__
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from .boards import CatalogError
+    from .boards import CatalogError, HardwareMapError
     from .firmware import BuildError
+    from .hw import HardwareError
     from .link import LinkError
     from .evaluate import RunError
     from .export import ExportError
     from .session import HelloMismatch
     from .targets import NoHardwareAttached, QemuError
     errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError,
-              ExportError, RunError)
+              ExportError, RunError, HardwareMapError, HardwareError)
     return errors + (ValueError,)  # data and training report bad arguments as ValueError with one clear line
 
 
+def _provider(args):
+    """The hardware map given with --hardware-map, else the default (USB, or $HARNESS_HARDWARE_MAP)."""
+    from .boards import HardwareMapProvider, default_provider
+    path = getattr(args, "hardware_map", None)
+    return HardwareMapProvider(path) if path else default_provider()
+
+
+def _debug_logging(args) -> None:
+    if getattr(args, "verbose", False):
+        import logging
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
+        logging.getLogger("harness").setLevel(logging.DEBUG)
+
+
 def cmd_boards(args) -> int:
-    from .boards import attached_boards, boards
-    from .targets import plan_target
-    attached = attached_boards()
-    print("Attached boards: " + (", ".join(f"{a.board} ({a.probe_serial} on {a.port})" for a in attached)
-                                 or "none found (USB detection: no probe attached)"))
+    from .boards import boards, read_map, write_map
+    from .boards.detect import UsbProvider, scan
+    from .targets.select import where
+    _debug_logging(args)
+    if args.write_map:
+        if args.hardware_map:
+            raise ValueError("--write-map writes what USB detection finds; leave out --hardware-map")
+        found = UsbProvider().scan()
+        if not found.boards and not found.unidentified:
+            print(f"No board is attached to this machine; {args.write_map} not written.")
+            return 1
+        target = Path(args.write_map)
+        keep = read_map(target) if target.is_file() else []
+        entries = write_map(target, found, keep=keep)
+        print(f"Wrote {len(entries)} board(s) to {target}" +
+              (f" and {len(found.unidentified)} unidentified probe(s) as comments to complete" if found.unidentified else ""))
+        for e in entries:
+            print(f"  {e.board}: probe {e.probe_serial}, port {e.port}, {e.flash_method}")
+        return 0
+    provider = _provider(args)
+    found = scan(provider)
+    attached = list(found.boards)
+    by = " and ".join(found.sources)
+    if attached:
+        print(f"{len(attached)} board(s) attached ({by}):")
+        for a in attached:
+            print(f"  {a.describe()}" + (f"  # {a.notes}" if a.notes else ""))
+    else:
+        print(f"No board is attached to this machine (looked with {by}).")
+    for line in found.missing:
+        print(f"  in the map but not present: {line}")
+    for u in found.unidentified:
+        print(f"  unidentified: {u.describe()}; name it in a hardware map (--write-map FILE, then edit)")
     print()
     rows = [("board", "core", "clock", "flash", "RAM", "runs now on")]
     for b in boards().values():
-        plan = plan_target(b)
-        where = "real board" if plan.kind == "hardware" else f"emulated: {b.twin_label}"
         rows.append((b.name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB",
-                     f"{b.ram.size // 1024} KiB", where))
+                     f"{b.ram.size // 1024} KiB", where(b, attached)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -60,9 +101,13 @@ def cmd_hello(args) -> int:
     from .boards import get_board
     from .session import connect
     board = get_board(args.board)
-    with connect(board, require_hardware=args.require_hardware) as dev:
+    _debug_logging(args)
+    with connect(board, require_hardware=args.require_hardware, provider=_provider(args)) as dev:
         h = dev.hello
         print(dev.plan.reason)
+        if dev.plan.kind == "hardware":
+            t = dev.target
+            print(f"  {t.info.detail}; {t.flashes} flash(es), image verified by its handshake")
         print(f"  firmware {h.fw_version}, protocol {h.protocol_version}, board {h.board}, core {h.core}")
         print(f"  clock {h.clock_hz} Hz, counter {h.counter_kind}, max payload {h.max_payload} B")
         print(f"  capabilities {h.capabilities!r}, input/output buffers {h.input_capacity}/{h.output_capacity} B")
@@ -101,15 +146,16 @@ def cmd_run(args) -> int:
     from .evaluate import run
     run_dir = run(args.board, args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
                   resume=args.resume, require_hardware=args.require_hardware, depth=args.depth)
-    try:
-        from .report import write_report
-    except ImportError:   # reports not available: the raw results are complete in the run directory
-        print(f"results: {run_dir}")
-        return 0
+    from .report import write_report
     index = write_report(run_dir)
     print((run_dir / "summary.md").read_text())
     print(f"report: {index}")
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .report.compare import main as compare_main
+    return compare_main(args.base, args.new, args.thresholds)
 
 
 def cmd_export(args) -> int:
@@ -137,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     s = sub.add_parser("boards", help="list catalog boards, attached boards, and what each would run on now")
+    s.add_argument("--hardware-map", type=Path, metavar="FILE",
+                   help="the boards of this YAML hardware map instead of USB detection (docs/hardware.md)")
+    s.add_argument("--write-map", type=Path, metavar="FILE",
+                   help="write a hardware map of the boards attached now (notes of boards already in FILE are kept)")
+    s.add_argument("-v", "--verbose", action="store_true", help="log what detection asked and found")
     s.set_defaults(func=cmd_boards)
 
     s = sub.add_parser("build", help="build the firmware image for one or more boards")
@@ -147,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("hello", help="build, start the board (or its twin), handshake and print what the device says")
     s.add_argument("--board", required=True, metavar="B")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
+    s.add_argument("--hardware-map", type=Path, metavar="FILE", help="the boards of this YAML hardware map")
+    s.add_argument("-v", "--verbose", action="store_true", help="log detection, flashing and reconnection")
     s.set_defaults(func=cmd_hello)
 
     from .names import CELLS, METHODS, TASKS
@@ -201,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "1 keeps the line quiet while the device computes, as MLPerf Tiny does)")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("compare", help="compare two runs; exit 1 when accuracy drops or latency or memory grow "
+                                       "beyond the thresholds (docs/reports.md)")
+    s.add_argument("base", type=Path, metavar="BASE_RUN")
+    s.add_argument("new", type=Path, metavar="NEW_RUN")
+    s.add_argument("--thresholds", type=Path, metavar="FILE", help="YAML or JSON overriding the default thresholds")
+    s.set_defaults(func=cmd_compare)
     return p
 
 

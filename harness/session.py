@@ -13,7 +13,7 @@ import attrs
 from . import firmware
 from .boards import Board
 from .link import Hello, Link
-from .targets.select import Plan, open_target, plan_target
+from .targets.select import Plan, leased, open_target, plan_target
 
 
 class HelloMismatch(RuntimeError):
@@ -61,17 +61,21 @@ def connect(board: Board, *, require_hardware: bool = False, log_dir: Path | Non
     """Yield a Device with a completed handshake; always stops the target afterwards.
 
     With `model` (an Exported), the image has that model compiled in and the
-    device must report its hash."""
+    device must report its hash. On a real board, one that no other run holds
+    is leased for the duration, flashed, and verified against that hash (zeros
+    without a model) before the handshake here."""
     plan = plan_target(board, require_hardware=require_hardware, provider=provider)
     image = firmware.build(board, model=model)
-    target = open_target(plan, image.elf, image.bin, log_dir=log_dir)
-    try:
-        target.start()
-        link = Link(target.port)
-        hello = link.handshake()
-        check_hello(board, hello)
-        if model is not None:
-            check_model(hello, model.model_hash)
-        yield Device(plan, image, target, link, hello)
-    finally:
-        target.stop()
+    with leased(plan) as plan:
+        target = open_target(plan, image.elf, image.bin, log_dir=log_dir,
+                             expected_hash=None if model is None else model.model_hash)
+        try:
+            target.start()
+            link = Link(target.port)
+            hello = link.handshake()
+            check_hello(board, hello)
+            if model is not None:
+                check_model(hello, model.model_hash)
+            yield Device(plan, image, target, link, hello)
+        finally:
+            target.stop()

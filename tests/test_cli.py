@@ -22,10 +22,32 @@ def test_help():
 
 
 def test_boards_says_nothing_is_attached_and_what_would_be_emulated():
+    from harness.boards import boards
     r = run("-m", "harness", "boards")
-    assert r.returncode == 0
-    assert "none found" in r.stdout
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("No board is attached to this machine (looked with ")
     assert "emulated: QEMU netduinoplus2" in r.stdout
+    rows = {l.split()[0]: l for l in lines[2:] if l.strip()}
+    for b in boards().values():    # boards without a twin are listed, not a failure
+        want = f"emulated: {b.twin_label}" if b.emulation else "not attached; no emulator for it"
+        assert rows[b.name].endswith(want), rows[b.name]
+    assert r.stderr == ""
+
+
+def test_boards_write_map_with_nothing_attached_writes_nothing(tmp_path):
+    r = run("-m", "harness", "boards", "--write-map", str(tmp_path / "lab.yaml"))
+    assert r.returncode == 1 and "No board is attached" in r.stdout and not (tmp_path / "lab.yaml").exists()
+
+
+def test_boards_with_a_bad_hardware_map_is_one_line(tmp_path):
+    bad = tmp_path / "lab.yaml"
+    bad.write_text("boards:\n  - board: nucleo-f446re\n    probe_serial: 0777\n    port: /dev/ttyACM0\n")
+    r = run("-m", "harness", "boards", "--hardware-map", str(bad))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"error: hardware map {bad}: entry 1") and "quotes" in r.stderr
+    r = run("-m", "harness", "boards", "--hardware-map", str(tmp_path / "absent.yaml"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot read it" in r.stderr
 
 
 def test_unknown_board_is_one_line():

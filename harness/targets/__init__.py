@@ -1,7 +1,8 @@
-"""Targets: the backends that run an image and give a serial port (QEMU now, boards later)."""
+"""Targets: the backends that run an image and give a serial port (QEMU, real boards)."""
 
 from .base import Target, TargetInfo
 from .qemu import QemuError, QemuTarget
-from .select import NoHardwareAttached, Plan, plan_target
+from .select import NoHardwareAttached, Plan, leased, open_target, plan_target
 
-__all__ = ["NoHardwareAttached", "Plan", "QemuError", "QemuTarget", "Target", "TargetInfo", "plan_target"]
+__all__ = ["NoHardwareAttached", "Plan", "QemuError", "QemuTarget", "Target", "TargetInfo", "leased", "open_target",
+           "plan_target"]

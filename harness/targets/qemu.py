@@ -49,6 +49,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Public names for code that starts QEMU itself (the simulated board in tests/simboard.py).
+die_with_parent = _die_with_parent
+free_port = _free_port
+
+
 def qemu_command(board: Board, image_elf: Path, image_bin: Path, port: int) -> list[str]:
     emu = board.emulation
     if emu is None:

@@ -107,3 +107,20 @@ def test_cli_bad_arguments_are_one_line(tmp_path):
     assert proc.returncode == 2
     assert err.strip().splitlines() == [f"error: {tmp_path / 'missing'} does not exist; pass model directories "
                                         "or a zoo folder"]
+
+
+@pytest.mark.emulator
+def test_reports_and_compare_on_a_real_run(reference_run):
+    from harness.report import write_report
+    index = write_report(reference_run)
+    assert index.is_file() and (reference_run / "summary.md").is_file()
+    same = subprocess.run([sys.executable, "-m", "harness", "compare", str(reference_run), str(reference_run)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+
+def test_export_cli_bad_model_dir_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "harness", "export", str(tmp_path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "is not a model directory" in proc.stderr
