@@ -9,6 +9,7 @@
  * baud rate never depends on the PLL. Every wait on a ready bit is bounded; on
  * any timeout the core returns to HSI16 (or stays on MSI, 4 MHz, if HSI16
  * never started) and the clock is always computed from what RCC reports. */
+#include "common/bounded_wait.h"
 #include "fw_config.h"
 #include "stm32l475.h"
 
@@ -31,12 +32,7 @@ _Static_assert(VCO_HZ >= 64000000u && VCO_HZ <= 344000000u, "VCO out of range fo
 
 static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t want)
 {
-    for (uint32_t n = 0; n < READY_TIMEOUT; n++) {
-        if ((*reg & mask) == want) {
-            return 1;
-        }
-    }
-    return 0;
+    return wait_bits(reg, mask, want, READY_TIMEOUT);
 }
 
 static void fall_back_to_hsi(void)

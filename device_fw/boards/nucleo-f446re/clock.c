@@ -6,6 +6,7 @@
  * RCC, PWR or FLASH (they read 0), so there the first wait times out and the
  * core stays on HSI at 16 MHz; the clock is always computed from what RCC
  * reports, never assumed. */
+#include "common/bounded_wait.h"
 #include "fw_config.h"
 #include "stm32f446.h"
 
@@ -39,12 +40,7 @@ _Static_assert(VCO_HZ >= 100000000u && VCO_HZ <= 432000000u, "VCO out of range f
 
 static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t want)
 {
-    for (uint32_t n = 0; n < READY_TIMEOUT; n++) {
-        if ((*reg & mask) == want) {
-            return 1;
-        }
-    }
-    return 0;
+    return wait_bits(reg, mask, want, READY_TIMEOUT);
 }
 
 static void fall_back_to_hsi(void)

@@ -13,6 +13,7 @@
  * baud rate never depends on the PLL.
  * Every wait on a ready bit is bounded; on any timeout the core returns to (or
  * stays on) HSI at 64 MHz, and the clock is computed from what RCC reports. */
+#include "common/bounded_wait.h"
 #include "fw_config.h"
 #include "stm32h743.h"
 
@@ -35,12 +36,7 @@ _Static_assert(FW_CLOCK_HZ / 2u <= 240000000u, "AXI clock above 240 MHz");
 
 static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t want)
 {
-    for (uint32_t n = 0; n < READY_TIMEOUT; n++) {
-        if ((*reg & mask) == want) {
-            return 1;
-        }
-    }
-    return 0;
+    return wait_bits(reg, mask, want, READY_TIMEOUT);
 }
 
 static void fall_back_to_hsi(void)
