@@ -17,6 +17,7 @@ void usart3_irq_handler(void);
 #define HEARTBEAT_TIM_IRQ TIM2_IRQ
 #define HEARTBEAT_LED_PORT GPIOB_BASE
 #define HEARTBEAT_LED_PIN 0u     /* LD1, green */
+#define BOARD_UART_BASE USART3_BASE   /* the console, to the ST-LINK VCP */
 #define FAULT_LED_PORT GPIOB_BASE
 #define FAULT_LED_PIN 14u        /* LD3, red */
 

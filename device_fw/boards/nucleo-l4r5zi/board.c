@@ -70,23 +70,6 @@ uint32_t board_clock_hz(void)
     return core_hz;
 }
 
-void board_uart_putc_polled(uint8_t c)
-{
-    stm32_usart_putc(LPUART1_BASE, c);
-}
-
-void board_uart_write(const uint8_t *data, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        stm32_usart_putc(LPUART1_BASE, data[i]);
-    }
-}
-
-void board_fault_indicate(void)
-{
-    gpio_write(FAULT_LED_PORT, FAULT_LED_PIN, 1);
-}
-
 void lpuart1_irq_handler(void)
 {
     stm32_usart_rx_irq(LPUART1_BASE);
