@@ -9,26 +9,33 @@ from pathlib import Path
 from . import __version__
 
 
-
 def _user_errors() -> tuple[type[BaseException], ...]:
+    """What a user's mistake or a device's refusal raises: one line, exit 2. None of these imports torch,
+    so a bad argument costs no more than a successful `compare`."""
     from .boards import CatalogError, HardwareMapError
+    from .device import NoHardwareAttached
     from .firmware import BuildError
-    from .hw import HardwareError
     from .link import LinkError
-    from .evaluate import RunError
-    from .export import ExportError
-    from .session import HelloMismatch
-    from .targets import NoHardwareAttached, QemuError
+    from .targets import HelloMismatch, QemuError
+    from .targets.hardware import HardwareError
     errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError,
-              ExportError, RunError, HardwareMapError, HardwareError)
-    return errors + (ValueError,)  # data and training report bad arguments as ValueError with one clear line
+              HardwareMapError, HardwareError)
+    # RunError, ExportError, CardError, RecordError and the data and training layers' bad arguments are
+    # ValueErrors with one clear line.
+    return errors + (ValueError,)
 
 
 def _provider(args):
-    """The hardware map given with --hardware-map, else the default (USB, or $HARNESS_HARDWARE_MAP)."""
-    from .boards import HardwareMapProvider, default_provider
-    path = getattr(args, "hardware_map", None)
-    return HardwareMapProvider(path) if path else default_provider()
+    """The boards of --hardware-map (default $HARNESS_HARDWARE_MAP), else USB detection."""
+    import os
+    from .boards.hwmap import HARDWARE_MAP_ENV, provider_for
+    return provider_for(getattr(args, "hardware_map", None) or os.environ.get(HARDWARE_MAP_ENV))
+
+
+def _plan(args):
+    from .boards import get_board
+    from .device import plan_device
+    return plan_device(get_board(args.board), require_hardware=args.require_hardware, provider=_provider(args))
 
 
 def _debug_logging(args) -> None:
@@ -41,7 +48,7 @@ def _debug_logging(args) -> None:
 def cmd_boards(args) -> int:
     from .boards import boards, read_map, write_map
     from .boards.detect import UsbProvider, scan
-    from .targets.select import where
+    from .device import where_it_runs
     _debug_logging(args)
     if args.write_map:
         if args.hardware_map:
@@ -76,7 +83,7 @@ def cmd_boards(args) -> int:
     rows = [("board", "core", "clock", "flash", "RAM", "runs now on")]
     for b in boards().values():
         rows.append((b.name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB",
-                     f"{b.ram.size // 1024} KiB", where(b, attached)))
+                     f"{b.ram.size // 1024} KiB", where_it_runs(b, attached)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -98,14 +105,13 @@ def cmd_build(args) -> int:
 
 
 def cmd_hello(args) -> int:
-    from .boards import get_board
-    from .session import connect
-    board = get_board(args.board)
+    from .device import open_device
+    from .records import HARDWARE
     _debug_logging(args)
-    with connect(board, require_hardware=args.require_hardware, provider=_provider(args)) as dev:
+    with open_device(_plan(args)) as dev:
         h = dev.hello
         print(dev.plan.reason)
-        if dev.plan.kind == "hardware":
+        if dev.plan.where == HARDWARE:
             t = dev.target
             print(f"  {t.info.detail}; {t.flashes} flash(es), image verified by its handshake")
         print(f"  firmware {h.fw_version}, protocol {h.protocol_version}, board {h.board}, core {h.core}")
@@ -144,8 +150,9 @@ def cmd_zoo(args) -> int:
 
 def cmd_run(args) -> int:
     from .evaluate import run
-    run_dir = run(args.board, args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
-                  resume=args.resume, require_hardware=args.require_hardware, depth=args.depth)
+    _debug_logging(args)
+    run_dir = run(_plan(args), args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
+                  resume=args.resume, depth=args.depth)
     from .report import write_report
     index = write_report(run_dir)
     print((run_dir / "summary.md").read_text())
@@ -159,8 +166,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import export_model_dir
-    out = args.out or Path("build") / "export" / f"{Path(args.model_dir).resolve().name}-{args.dtype}"
+    from .export import default_export_dir, export_model_dir
+    out = args.out or default_export_dir(args.model_dir, args.dtype)
     e = export_model_dir(args.model_dir, args.dtype, out, calibration=args.calibration, evaluation=args.evaluate)
     m = e.manifest
     print(f"{out}: {m['source']['task']} {m['source']['method']} {m['source']['cell']} as {args.dtype}, "
@@ -175,6 +182,12 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _hardware_map_option(parser) -> None:
+    parser.add_argument("--hardware-map", type=Path, metavar="FILE",
+                        help="the boards of this YAML hardware map instead of USB detection (docs/hardware.md; "
+                             "default $HARNESS_HARDWARE_MAP)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness",
                                 description="Evaluate compressed tiny neural networks on Cortex-M boards or their emulated twins.")
@@ -183,8 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     s = sub.add_parser("boards", help="list catalog boards, attached boards, and what each would run on now")
-    s.add_argument("--hardware-map", type=Path, metavar="FILE",
-                   help="the boards of this YAML hardware map instead of USB detection (docs/hardware.md)")
+    _hardware_map_option(s)
     s.add_argument("--write-map", type=Path, metavar="FILE",
                    help="write a hardware map of the boards attached now (notes of boards already in FILE are kept)")
     s.add_argument("-v", "--verbose", action="store_true", help="log what detection asked and found")
@@ -198,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("hello", help="build, start the board (or its twin), handshake and print what the device says")
     s.add_argument("--board", required=True, metavar="B")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
-    s.add_argument("--hardware-map", type=Path, metavar="FILE", help="the boards of this YAML hardware map")
+    _hardware_map_option(s)
     s.add_argument("-v", "--verbose", action="store_true", help="log detection, flashing and reconnection")
     s.set_defaults(func=cmd_hello)
 
@@ -235,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     s.add_argument("--dtype", default="int8", choices=DTYPES,
                    help="fp32; w8 (int8 weights, float arithmetic); int8 (integer only, default)")
-    s.add_argument("--out", type=Path, metavar="DIR", help="default build/export/<model>-<dtype>")
+    s.add_argument("--out", type=Path, metavar="DIR",
+                   help="default build/export/<model>-<dtype> (under $HARNESS_BUILD_DIR when set)")
     s.add_argument("--calibration", type=int, default=256, metavar="N", help="training samples to calibrate int8 on")
     s.add_argument("--evaluate", type=int, default=1000, metavar="N",
                    help="test samples to measure host accuracy before and after export on (0: skip)")
@@ -253,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="requests in flight (default 2: the next input travels during an inference; "
                         "1 keeps the line quiet while the device computes, as MLPerf Tiny does)")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
+    _hardware_map_option(s)
+    s.add_argument("-v", "--verbose", action="store_true", help="log detection, flashing and reconnection")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("compare", help="compare two runs; exit 1 when accuracy drops or latency or memory grow "

@@ -1,28 +1,38 @@
-"""pytest plugin: `--board`, `--require-hardware`, `--hardware-map`, `--report-dir`, and the `device` fixture.
+"""pytest plugin: `--board`, `--require-hardware`, `--hardware-map`, `--report-dir`, `--models`, and the fixtures.
 
-Scenarios ask for `device` (a handshaken link to the board or its twin) and
-never know how it was made: board choice, building and starting live here.
+Scenarios ask for `device` (a handshaken link to the board or its twin) or
+`evaluation` (the run that model scenarios evaluate into) and never know how
+either was made: the plan, the lease, the build and the start all come from
+harness/device.py, as for the CLI. The run folder is written by
+harness/evaluate/folder.py and its summary by harness/report/.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
 from pathlib import Path
 
+import attrs
 import pytest
 
-from . import firmware
-from .boards import CatalogError, HardwareMapError, HardwareMapProvider, get_board
-from .boards.detect import HARDWARE_MAP_ENV
-from .environment import git_commit, toolchain
-from .link import Link
-from .session import Device, check_hello
-from .targets.select import NoHardwareAttached, lease_plan, open_target, plan_target
+from .boards import CatalogError, HardwareMapError, get_board
+from .boards.hwmap import HARDWARE_MAP_ENV, provider_for
+from .device import NoHardwareAttached, Plan, leased, open_device, plan_device
+from .records import HARDWARE, DeviceRecord, ScenarioResult
 
 DEFAULT_BOARD = "qemu-m4"
-_STATE = pytest.StashKey[dict]()
+_STATE = pytest.StashKey["_Session"]()
+
+
+@attrs.define
+class _Session:
+    """What this pytest process knows of its board and its run folder."""
+
+    plan: Plan
+    report_dir: Path | None
+    results: list[ScenarioResult] = attrs.Factory(list)
+    devices: dict[str, DeviceRecord] = attrs.Factory(dict)   # this process's, and the xdist workers'
+    run: object = None                                       # the evaluation's Run, once model scenarios ran
 
 
 def pytest_addoption(parser):
@@ -32,11 +42,11 @@ def pytest_addoption(parser):
                          "a real one when attached, else its emulated twin")
     group.addoption("--require-hardware", action="store_true", default=False,
                     help="fail instead of falling back to the emulated twin when no board is attached")
-    group.addoption("--hardware-map", default=None, metavar="FILE",
-                    help="the boards of this YAML hardware map instead of USB detection (docs/hardware.md); "
-                         "each run, or pytest-xdist worker, leases one of them")
+    group.addoption("--hardware-map", default=os.environ.get(HARDWARE_MAP_ENV), metavar="FILE",
+                    help=f"the boards of this YAML hardware map instead of USB detection (docs/hardware.md; default "
+                         f"${HARDWARE_MAP_ENV}); each run, or pytest-xdist worker, leases one of them")
     group.addoption("--report-dir", default=None, metavar="DIR",
-                    help="write junit.xml, summary.md and environment.json of this run into DIR")
+                    help="write junit.xml, summary.md, environment.json and the reports of this run into DIR")
     group.addoption("--models", nargs="+", default=None, metavar="DIR",
                     help="evaluate these model directories (or folders of them, such as a zoo) on the board")
     group.addoption("--dtype", default="int8", choices=("fp32", "w8", "int8"),
@@ -50,8 +60,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "hardware: runs on a real board")
     try:
         board = get_board(config.getoption("board"))
-        provider = _hardware_map_provider(config)
-        plan = plan_target(board, require_hardware=config.getoption("require_hardware"), provider=provider)
+        path = config.getoption("hardware_map")
+        plan = plan_device(board, require_hardware=config.getoption("require_hardware"),
+                           provider=provider_for(Path(path).resolve() if path else None))
         _check_workers(config, plan)
     except (CatalogError, NoHardwareAttached, HardwareMapError) as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -61,43 +72,17 @@ def pytest_configure(config):
         report_dir.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
             config.option.xmlpath = str(report_dir / "junit.xml")
-    config.stash[_STATE] = {"plan": plan, "report_dir": report_dir, "results": [], "hello": None,
-                            "image": None, "started": _dt.datetime.now(_dt.timezone.utc),
-                            "lease": None, "workers": {}}
-    config.pluginmanager.register(_Recorder(config.stash[_STATE]["results"]), "harness-recorder")
-
-
-def _hardware_map_provider(config):
-    """--hardware-map FILE; also exported as $HARNESS_HARDWARE_MAP so harness code that plans
-    its own board from a scenario (the evaluation's runs) and xdist workers see the same boards."""
-    path = config.getoption("hardware_map")
-    if not path:
-        return None
-    path = str(Path(path).resolve())
-    provider = HardwareMapProvider(path)
-    config.add_cleanup(_restore_env(HARDWARE_MAP_ENV))
-    os.environ[HARDWARE_MAP_ENV] = path
-    return provider
-
-
-def _restore_env(name):
-    old = os.environ.get(name)
-
-    def restore():
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-    return restore
+    config.stash[_STATE] = _Session(plan, report_dir)
+    config.pluginmanager.register(_Recorder(config.stash[_STATE].results), "harness-recorder")
 
 
 def _worker_id(config) -> str | None:
     return getattr(config, "workerinput", {}).get("workerid")
 
 
-def _check_workers(config, plan) -> None:
+def _check_workers(config, plan: Plan) -> None:
     """Under pytest-xdist every worker leases its own board: no more workers than boards."""
-    if plan.kind != "hardware" or _worker_id(config) is not None:
+    if plan.where != HARDWARE or _worker_id(config) is not None:
         return
     tx = config.getoption("tx", None) or []
     if config.getoption("dist", "no") != "no" and len(tx) > len(plan.candidates):
@@ -106,42 +91,17 @@ def _check_workers(config, plan) -> None:
             f"({', '.join(a.probe_serial for a in plan.candidates)}); each worker needs its own: use -n {len(plan.candidates)}")
 
 
-def _lease_board(config) -> None:
-    """This session's (or xdist worker's) own physical board, held until the session ends.
-    Worker gwN tries board N first, so workers spread over the boards without waiting."""
-    state = config.stash[_STATE]
-    if state["lease"] is not None or state["plan"].kind != "hardware":
-        return
-    wid = _worker_id(config) or ""
-    prefer = int(wid[2:]) if wid.startswith("gw") and wid[2:].isdigit() else 0
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    on_wait = (lambda msg: terminal.write_line(msg)) if terminal is not None else None
-    state["plan"], state["lease"] = lease_plan(state["plan"], prefer=prefer, on_wait=on_wait)
-
-
-def _physical_board(state) -> str:
-    return state["plan"].physical_board
-
-
-def pytest_unconfigure(config):
-    state = config.stash.get(_STATE, None)
-    if state and state.get("lease") is not None:
-        state["lease"].release()
-        state["lease"] = None
-
-
 def pytest_report_header(config):
-    plan = config.stash[_STATE]["plan"]
+    plan = config.stash[_STATE].plan
     lines = [f"board: {plan.reason}"]
-    if plan.kind == "hardware" and len(plan.candidates) > 1:
+    if plan.where == HARDWARE and len(plan.candidates) > 1:
         lines.append("boards: " + ", ".join(a.describe() for a in plan.candidates)
                      + "; each run or xdist worker leases one")
     return lines
 
 
 def pytest_collection_modifyitems(config, items):
-    kind = config.stash[_STATE]["plan"].kind
-    mark = pytest.mark.hardware if kind == "hardware" else pytest.mark.emulator
+    mark = pytest.mark.hardware if config.stash[_STATE].plan.where == HARDWARE else pytest.mark.emulator
     for item in items:
         if {"device", "evaluation"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(mark)
@@ -164,70 +124,77 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("model_dir", dirs, ids=[d.name for d in dirs])
 
 
-@pytest.fixture(scope="session")
-def evaluation(pytestconfig, tmp_path_factory):
-    """The run that model scenarios evaluate into: --report-dir, or a temporary directory."""
-    from .evaluate import Run
-    state = pytestconfig.stash[_STATE]
-    run_dir = state["report_dir"] or tmp_path_factory.mktemp("run")
-    with Run(state["plan"].board.name, [Path(m) for m in pytestconfig.getoption("models")],
-             dtype=pytestconfig.getoption("dtype"), limit=pytestconfig.getoption("limit"), run_dir=run_dir,
-             require_hardware=pytestconfig.getoption("require_hardware"), progress=False, log=lambda *_: None) as run:
-        state["run"] = run
-        yield run
-
+# ------------------------------------------------------------------ fixtures --
 
 @pytest.fixture(scope="session")
 def board(pytestconfig):
     """The catalog entry chosen with --board."""
-    return pytestconfig.stash[_STATE]["plan"].board
+    return pytestconfig.stash[_STATE].plan.board
 
 
 @pytest.fixture(scope="session")
-def firmware_image(pytestconfig, board):
-    image = firmware.build(board)
-    pytestconfig.stash[_STATE]["image"] = image
-    return image
-
-
-@pytest.fixture(scope="session")
-def target(pytestconfig, firmware_image):
-    """The running board or emulator; started once per session, always stopped."""
+def board_plan(pytestconfig):
+    """The plan with this session's own physical board leased until the session ends. Worker gwN
+    tries board N first, so xdist workers spread over the boards without waiting."""
     state = pytestconfig.stash[_STATE]
-    _lease_board(pytestconfig)
-    t = open_target(state["plan"], firmware_image.elf, firmware_image.bin, log_dir=_log_dir(pytestconfig),
-                    expected_hash=firmware_image.model_hash)
-    try:
-        t.start()
-        yield t
-    finally:
-        t.stop()
+    wid = _worker_id(pytestconfig) or ""
+    terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    with leased(state.plan, prefer=int(wid[2:]) if wid[2:].isdigit() else 0,
+                on_wait=terminal.write_line if terminal is not None else None) as plan:
+        state.plan = plan
+        yield plan
+
+
+@pytest.fixture(scope="session")
+def _session_device(pytestconfig, board_plan):
+    """The link-only image running on the board or its twin: built, started and verified once per session."""
+    state = pytestconfig.stash[_STATE]
+    with open_device(board_plan, log_dir=_log_dir(pytestconfig)) as dev:
+        state.devices[f"scenarios@{_worker_id(pytestconfig)}" if _worker_id(pytestconfig) else "scenarios"] = dev.record()
+        yield dev
 
 
 @pytest.fixture
-def device(pytestconfig, board, firmware_image, target) -> Device:
+def device(_session_device):
     """A fresh session (new nonce) with the device: whatever an earlier test left on the line is stale."""
-    link = Link(target.port)
-    hello = link.handshake()
-    check_hello(board, hello)
-    state = pytestconfig.stash[_STATE]
-    state["hello"] = hello
-    return Device(state["plan"], firmware_image, target, link, hello)
+    _session_device.handshake()
+    return _session_device
 
+
+@pytest.fixture(scope="session")
+def evaluation(pytestconfig, board_plan, tmp_path_factory):
+    """The run that model scenarios evaluate into: --report-dir, or a temporary directory."""
+    from .evaluate import Run
+    state = pytestconfig.stash[_STATE]
+    with Run(board_plan, [Path(m) for m in pytestconfig.getoption("models")], dtype=pytestconfig.getoption("dtype"),
+             limit=pytestconfig.getoption("limit"), run_dir=state.report_dir or tmp_path_factory.mktemp("run"),
+             progress=False, log=lambda *_: None) as run:
+        state.run = run
+        yield run
+
+
+def _log_dir(config):
+    """The emulator's log goes to --report-dir; under xdist, one folder per worker."""
+    d = config.stash[_STATE].report_dir
+    wid = _worker_id(config)
+    return d / wid if d is not None and wid is not None else d
+
+
+# ------------------------------------------------------------------ recording --
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     """Each result row of a test on the board names the physical board (probe serial, or qemu:<machine>)."""
     report = yield
     state = item.config.stash.get(_STATE, None)
-    if state is not None and {"device", "evaluation", "target"} & set(getattr(item, "fixturenames", ())):
+    if state is not None and {"device", "evaluation", "board_plan"} & set(getattr(item, "fixturenames", ())):
         if "physical_board" not in dict(report.user_properties):
-            report.user_properties.append(("physical_board", _physical_board(state)))
+            report.user_properties.append(("physical_board", state.plan.physical_board))
     return report
 
 
 class _Recorder:
-    """Keeps each test's outcome for summary.md: the call phase, or a setup/teardown that did not pass."""
+    """Keeps each test's outcome: the call phase, or a setup/teardown that did not pass."""
 
     def __init__(self, results: list):
         self.results = results
@@ -235,34 +202,7 @@ class _Recorder:
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or report.outcome != "passed":
             board = dict(getattr(report, "user_properties", ()) or ()).get("physical_board", "")
-            self.results.append((report.nodeid, report.when, report.outcome, report.duration, board))
-
-
-def _hello_record(hello) -> dict | None:
-    return None if hello is None else {
-        "fw_version": hello.fw_version, "protocol_version": hello.protocol_version, "board": hello.board,
-        "core": hello.core, "clock_hz": hello.clock_hz, "counter_kind": hello.counter_kind,
-        "max_payload": hello.max_payload, "model_hash": hello.model_hash.hex()}
-
-
-def _image_record(image) -> dict | None:
-    return None if image is None else {
-        "elf": str(image.elf), "bin": str(image.bin), "bin_sha256": firmware.file_sha256(image.bin),
-        "text": image.sections.text, "data": image.sections.data, "bss": image.sections.bss,
-        "usage": image.usage_lines()}
-
-
-def _worker_record(state) -> dict:
-    plan = state["plan"]
-    return {"kind": plan.kind, "reason": plan.reason, "physical_board": _physical_board(state),
-            "device": _hello_record(state["hello"]), "firmware": _image_record(state["image"])}
-
-
-def _log_dir(config):
-    """The emulator's log goes to --report-dir; under xdist, one folder per worker."""
-    d = config.stash[_STATE]["report_dir"]
-    wid = _worker_id(config)
-    return d / wid if d is not None and wid is not None else d
+            self.results.append(ScenarioResult(report.nodeid, report.when, report.outcome, report.duration, board))
 
 
 @pytest.hookimpl(trylast=True)   # after pytest's own junit.xml is written, so the report links it
@@ -270,99 +210,47 @@ def pytest_sessionfinish(session, exitstatus):
     state = session.config.stash.get(_STATE, None)
     if not state:
         return
-    if _worker_id(session.config) is not None:   # an xdist worker: the controller writes the report
-        session.config.workeroutput["harness"] = _worker_record(state)
+    if _worker_id(session.config) is not None:   # an xdist worker: the controller writes the run folder
+        session.config.workeroutput["harness"] = {k: d.to_json() for k, d in state.devices.items()}
         return
-    if not state["report_dir"]:
-        return
-    _write_report(state, exitstatus)
+    if state.report_dir:
+        _write_run_folder(state, exitstatus)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    """xdist controller: keep what each worker ran on, for the merged report."""
+    """xdist controller: keep the devices each worker ran on, for the run folder."""
     state = node.config.stash.get(_STATE, None)
     out = getattr(node, "workeroutput", {}) or {}
     if state is not None and "harness" in out:
-        state["workers"][out.get("workerid", node.gateway.id)] = out["harness"]
+        for key, d in out["harness"].items():
+            state.devices[key] = DeviceRecord.from_json(d, f"worker {key}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(_STATE, None)
-    if state and state["hello"] is None and state["workers"]:
-        terminalreporter.write_sep("-", "harness")
-        for wid, w in sorted(state["workers"].items()):
-            terminalreporter.write_line(f"{wid}: {w['reason']}")
-        if state["report_dir"]:
-            terminalreporter.write_line(f"report: {state['report_dir'] / 'summary.md'}")
+    if not state or not (state.devices or state.run):
         return
-    if not state or state["hello"] is None:
-        return
-    h, plan = state["hello"], state["plan"]
+    from .report.markdown import device_line
     terminalreporter.write_sep("-", "harness")
-    terminalreporter.write_line(f"board: {plan.reason}")
-    terminalreporter.write_line(f"device: firmware {h.fw_version} on {h.core} at {h.clock_hz} Hz, counter {h.counter_kind}")
-    if state["report_dir"]:
-        terminalreporter.write_line(f"report: {state['report_dir'] / 'summary.md'}")
+    terminalreporter.write_line(f"board: {state.plan.reason}")
+    for key, d in sorted(state.devices.items()):
+        terminalreporter.write_line(f"{key}: {device_line(d)}")
+    if state.report_dir:
+        terminalreporter.write_line(f"report: {state.report_dir / 'summary.md'}")
     else:
         terminalreporter.write_line("report: none written (pass --report-dir DIR to keep one)")
 
 
-def _write_report(state, exitstatus) -> None:
-    d: Path = state["report_dir"]
-    run = state.get("run")
-    if run is not None:
-        # Model scenarios ran: the evaluation owns summary.md and environment.json;
-        # the scenario outcomes go beside them.
-        from .report import ReportError, write_report
-        try:
-            write_report(run.dir)
-        except ReportError as exc:
-            print(f"\nharness: no report written: {exc}")
-        _write_scenarios(state, d / "scenarios.md")
-        return
-    plan, hello, image = state["plan"], state["hello"], state["image"]
-    workers = state["workers"]
-    device = _hello_record(hello) or next((w["device"] for w in workers.values() if w.get("device")), None)
-    physical = sorted({r[4] for r in state["results"] if r[4]} | {w["physical_board"] for w in workers.values()})
-    env = {
-        "started": state["started"].isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "board": plan.board.name,
-        "target": {"kind": plan.kind, "runner": plan.board.twin_label if plan.kind == "emulated" else None,
-                   "reason": plan.reason},
-        "physical_boards": physical or ([_physical_board(state)] if hello is not None else []),
-        "workers": workers or None,
-        "toolchain": toolchain(),
-        "firmware": _image_record(image) or next((w["firmware"] for w in workers.values() if w.get("firmware")), None),
-        "device": device,
-        "exit_status": int(exitstatus),
-    }
-    (d / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
-    lines = [f"# Scenario run on {plan.board.name}", ""]
-    lines += [f"- Ran on: **{'real board' if plan.kind == 'hardware' else 'emulated twin, ' + plan.board.twin_label}** ({plan.reason})"]
-    if env["physical_boards"]:
-        lines += [f"- Physical board(s): {', '.join(f'`{p}`' for p in env['physical_boards'])}"]
-    if device is not None:
-        unit = "instructions (QEMU -icount, not time)" if device["counter_kind"] == "icount-instructions" else "core cycles"
-        lines += [f"- Device: firmware {device['fw_version']}, protocol {device['protocol_version']}, {device['core']}, "
-                  f"clock {device['clock_hz']} Hz, counter `{device['counter_kind']}` ({unit})"]
-    if env["firmware"] is not None:
-        lines += [f"- Image: {'; '.join(env['firmware']['usage'])}"]
-    lines += [f"- Commit: {env['git_commit'] or 'unknown'}", ""]
-    (d / "summary.md").write_text("\n".join(lines) + "\n" + _scenario_table(state))
-
-
-def _scenario_table(state) -> str:
-    lines = ["| scenario | phase | outcome | seconds | physical board |", "|---|---|---|---|---|"]
-    for nodeid, when, outcome, duration, board in state["results"]:
-        lines.append(f"| `{nodeid}` | {when} | {outcome} | {duration:.3f} | {board} |")
-    passed = sum(1 for r in state["results"] if r[1] == "call" and r[2] == "passed")
-    failed = sum(1 for r in state["results"] if r[2] == "failed")
-    lines += ["", f"{passed} passed, {failed} failed", ""]
-    return "\n".join(lines)
-
-
-def _write_scenarios(state, path: Path) -> None:
-    plan = state["plan"]
-    path.write_text(f"# Scenarios on {plan.board.name}\n\n- Ran on: {plan.reason}\n\n" + _scenario_table(state))
+def _write_run_folder(state: _Session, exitstatus) -> None:
+    """The scenarios' devices and outcomes into the run folder (the evaluation's, when models ran), then the report."""
+    from .evaluate import RunFolder
+    from .report import ReportError, write_report
+    folder = state.run.folder if state.run is not None else RunFolder(state.report_dir, state.plan.board.name)
+    for key, d in state.devices.items():
+        folder.record_device(key, d)
+    folder.record_scenarios(state.results, int(exitstatus))
+    try:
+        write_report(folder.path)
+    except ReportError as exc:
+        print(f"\nharness: no report written: {exc}")

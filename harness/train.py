@@ -25,11 +25,12 @@ import torch
 from torch import nn
 
 from . import __version__
+from .data.splits import load_splits
+from .model_card import CARD_FILE, CARD_VERSION, WEIGHTS_FILE, CardError, read_card, standardize, validate_card
 from .names import CELLS, METHODS, TASKS
 from .compress import (SequenceClassifier, choose_factors, factors_for_compression, make_linear, set_progress,
                        small_hidden_size, summarize)
 
-CARD_VERSION = 1
 # Pruned kinds reach their final density at this fraction of training; a
 # checkpoint from before then would be larger than the model claims to be.
 PRUNE_END = 0.6
@@ -206,45 +207,6 @@ class _progress:
             self.bar.close()
 
 
-def load_splits(task: str, data: str = "synthetic", *, seed: int = 0):
-    """(train, validation, test) for a task, every split disjoint by speaker or subject.
-
-    Sources without all three are completed from what they have: HAPT (train
-    and validation subjects) gives its validation subjects as the test set and
-    a fifth of the training subjects as validation; a set with one split only
-    (the Speech Commands 12-class test layout) is halved by speaker into a
-    fine-tuning part and an evaluation part, and a fifth of the fine-tuning
-    speakers validate.
-    """
-    from .data import load_har, load_kws, split_by_group
-    loader = load_kws if task == "kws" else load_har
-    got = {}
-    for split in ("train", "validation", "test"):
-        try:
-            got[split] = loader(data, split=split)
-        except ValueError as exc:
-            if "split" not in str(exc):  # a missing split; anything else is a real error
-                raise
-    if "train" not in got:
-        whole = got.get("test") or got.get("validation") or loader(data, split="all")
-        got["train"], got["test"] = split_by_group(whole, 0.5, seed, names=("train", "test"))
-        got.pop("validation", None)
-    elif "test" not in got and "validation" in got:
-        got["test"] = got.pop("validation")
-    if "validation" not in got:
-        got["train"], got["validation"] = split_by_group(got["train"], 0.2, seed, names=("train", "validation"))
-    return got["train"], got["validation"], got["test"]
-
-
-def standardize(x: np.ndarray, mean, std) -> np.ndarray:
-    return ((x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).astype(np.float32)
-
-
-def model_input(card: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """Raw features as the model card's model expects them (standardised per feature)."""
-    return standardize(x, card["input"]["mean"], card["input"]["std"])
-
-
 def config_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -304,7 +266,7 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
                                              seq_len, recipe)).set_index("name").loc["total", "params"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), out / "model.pt")
+    torch.save(model.state_dict(), out / WEIGHTS_FILE)
     card = {
         "card_version": CARD_VERSION,
         "task": task, "method": method, "cell": cell,
@@ -327,7 +289,7 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
                      "python": platform.python_version()},
     }
     validate_card(card)
-    (out / "model.json").write_text(json.dumps(card, indent=1) + "\n")
+    (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
     return card
 
 
@@ -336,29 +298,16 @@ def _settings(task, method, cell, data, recipe, init=None) -> dict[str, Any]:
             "init": None if init is None else str(init), "card_version": CARD_VERSION}
 
 
-CARD_SCHEMA = Path(__file__).with_name("model_card.schema.json")
-
-
-def validate_card(card: dict[str, Any]) -> None:
-    """Raise TrainError naming the first field that breaks the model card schema."""
-    import jsonschema
-    try:
-        jsonschema.validate(card, json.loads(CARD_SCHEMA.read_text()))
-    except jsonschema.ValidationError as exc:
-        where = "/".join(map(str, exc.absolute_path)) or "(top level)"
-        raise TrainError(f"model card field {where}: {exc.message}") from None
-
-
 def load_model(model_dir: Path) -> tuple[SequenceClassifier, dict[str, Any]]:
     """The trained model and its card from a directory written by `train`."""
     model_dir = Path(model_dir)
-    card_file, weights = model_dir / "model.json", model_dir / "model.pt"
-    if not card_file.is_file() or not weights.is_file():
-        raise TrainError(f"{model_dir} is not a model directory (needs model.json and model.pt); train one with "
-                         "`python -m harness train`")
-    card = json.loads(card_file.read_text())
-    validate_card(card)
+    card = read_card(model_dir)
     model = SequenceClassifier.from_config(card["model"])
-    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    try:
+        state = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    except Exception as exc:   # not a checkpoint, cut short, or another model's: torch raises many kinds
+        raise CardError(f"{model_dir / WEIGHTS_FILE} is not a checkpoint of the model its card describes "
+                        f"({type(exc).__name__}); train the model again") from None
     model.eval()
     return model, card

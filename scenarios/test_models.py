@@ -14,9 +14,9 @@ def test_model_on_device(model_dir, evaluation):
     assert outcome.n > 0
     record = outcome.record
     # The device ran the model the manifest describes (checked at connect) and fits the board.
-    assert record["image"]["flash"] <= record["board"]["flash_bytes"]
-    assert record["image"]["ram"] <= record["board"]["ram_bytes"]
-    assert 0 < record["stack_peak"] < record["stack_size"]
+    assert record.image.flash <= record.board.flash_bytes
+    assert record.image.ram <= record.board.ram_bytes
+    assert 0 < record.stack_peak < record.stack_size
     if outcome.dtype == "int8":
         # Integer arithmetic is specified bit for bit: the device must be the reference.
         assert outcome.agreement == 1.0, f"{outcome.name}: device and host reference disagree on " \

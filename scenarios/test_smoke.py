@@ -23,7 +23,7 @@ def test_hello_matches_catalog(device, board):
     hello = device.hello
     assert hello.board == board.name
     assert hello.core == board.core
-    if device.plan.kind == "hardware":
+    if device.plan.where == "hardware":
         assert hello.counter_kind == board.counter
         assert hello.clock_hz == board.clock_hz
     else:

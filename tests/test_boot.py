@@ -8,7 +8,7 @@ from harness import firmware
 from harness.boards import boards
 from harness.link import Link, Msg
 from harness.link import frame as fr
-from harness.session import check_hello
+from harness.targets import check_hello
 from harness.targets import QemuTarget
 
 pytestmark = pytest.mark.emulator
@@ -21,7 +21,7 @@ def test_boots_and_answers(name):
     with QemuTarget(board, image.elf, image.bin) as target:
         link = Link(target.port)
         hello = link.handshake()
-        check_hello(board, hello)
+        check_hello(hello, board)
         assert hello.counter_kind == "icount-instructions"
         data = os.urandom(5000)
         assert link.round_trip(data)[0] == data

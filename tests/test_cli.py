@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from procs import default_signals
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -93,7 +95,7 @@ def test_interrupted_run_leaves_no_qemu(sig):
     # Build first so the interrupt lands while QEMU runs, not during the build.
     assert run("-m", "harness", "build", "--board", "qemu-m4").returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "scenarios", "--board=qemu-m4", "-p", "no:cacheprovider"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=default_signals)
     qemu = []
     deadline = time.monotonic() + 60
     while not qemu and time.monotonic() < deadline and proc.poll() is None:

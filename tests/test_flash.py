@@ -10,9 +10,9 @@ import types
 import pytest
 
 from harness.boards import AttachedBoard, get_board
-from harness.hw import FlashError, FlashVerifyError, PyOCDUnavailable
-from harness.hw import flash as fl
-from harness.hw.verify import NO_MODEL, expected_hash, flash_and_verify
+from harness.targets.hardware import FlashError, FlashVerifyError, PyOCDUnavailable, flash_and_verify
+from harness.targets.hardware import flash as fl
+from harness.targets.hello import NO_MODEL, expected_hash
 from harness.link import HandshakeError
 from harness.link.messages import Capability, Hello
 
@@ -227,6 +227,9 @@ def test_pyocd_flashing_goes_by_probe_serial_with_the_pack(tmp_path, monkeypatch
     assert calls["reset"]
 
 
+NUCLEO = get_board("nucleo-f446re")
+
+
 def _hello(model_hash=NO_MODEL, board="nucleo-f446re"):
     return Hello(1, 1, 1024, Capability.TENSOR, 16_000_000, "dwt-cycles", 4096, 4096, model_hash, "0.1.0", board,
                  "cortex-m4")
@@ -234,7 +237,7 @@ def _hello(model_hash=NO_MODEL, board="nucleo-f446re"):
 
 def test_verification_passes_on_the_first_matching_handshake():
     flashed = []
-    hello = flash_and_verify(lambda: flashed.append(1), _hello, None, board_name="nucleo-f446re", what="b")
+    hello = flash_and_verify(lambda: flashed.append(1), _hello, NUCLEO, None, what="b")
     assert hello.model_hash == NO_MODEL and flashed == [1]
 
 
@@ -242,7 +245,7 @@ def test_a_mismatch_is_flashed_once_more_then_fails_clearly():
     flashed = []
     want = bytes(range(32))
     with pytest.raises(FlashVerifyError) as err:
-        flash_and_verify(lambda: flashed.append(1), _hello, want, board_name="nucleo-f446re", what="nucleo-f446re (probe X)")
+        flash_and_verify(lambda: flashed.append(1), _hello, NUCLEO, want, what="nucleo-f446re (probe X)")
     assert flashed == [1, 1]
     msg = str(err.value)
     assert "\n" not in msg and "flashed 2 times" in msg and "flash 1: model hash none (zeros), expected 0001020304050607" in msg
@@ -257,13 +260,13 @@ def test_a_board_that_answers_on_the_second_flash_is_accepted():
             raise a
         return a
 
-    hello = flash_and_verify(lambda: None, handshake, bytes(range(32)).hex(), board_name="nucleo-f446re", what="b")
+    hello = flash_and_verify(lambda: None, handshake, NUCLEO, bytes(range(32)).hex(), what="b")
     assert hello.model_hash == bytes(range(32))
 
 
 def test_an_image_for_another_board_does_not_verify():
     with pytest.raises(FlashVerifyError, match="runs an image for 'qemu-m4'"):
-        flash_and_verify(lambda: None, lambda: _hello(board="qemu-m4"), None, board_name="nucleo-f446re", what="b")
+        flash_and_verify(lambda: None, lambda: _hello(board="qemu-m4"), NUCLEO, None, what="b")
 
 
 def test_flash_errors_are_final():
@@ -271,7 +274,7 @@ def test_flash_errors_are_final():
         raise FlashError("FAIL.TXT says: no")
 
     with pytest.raises(FlashError):
-        flash_and_verify(flash, _hello, None, board_name="nucleo-f446re", what="b")
+        flash_and_verify(flash, _hello, NUCLEO, None, what="b")
 
 
 @pytest.mark.parametrize("value,ok", [(None, True), (bytes(32), True), ("ab" * 32, True), ("xyz", False), (b"1", False)])

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.boards import AttachedBoard
-from harness.hw import BoardBusy, lease_board
-from harness.hw.lease import held_here, holder
+from harness.targets.hardware import BoardBusy, lease_board
+from harness.targets.hardware.lease import held_here, holder
 
 ROOT = Path(__file__).resolve().parents[1]
 A = AttachedBoard("nucleo-f446re", "066BFF-A", "/dev/ttyACM0")
@@ -22,7 +22,7 @@ B = AttachedBoard("nucleo-f446re", "066BFF-B", "/dev/ttyACM1")
 HOLDER = """
 import json, sys
 from harness.boards import AttachedBoard
-from harness.hw import BoardBusy, lease_board
+from harness.targets.hardware import BoardBusy, lease_board
 boards = [AttachedBoard("nucleo-f446re", s, "/dev/x") for s in sys.argv[1:]]
 try:
     lease = lease_board(boards, timeout=0)

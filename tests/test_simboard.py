@@ -20,9 +20,8 @@ import pytest
 
 from harness import firmware
 from harness.boards import HardwareMapProvider, get_board
-from harness.hw import FlashError, FlashVerifyError, lease_board
-from harness.session import connect
-from harness.targets.select import leased, open_target, plan_target
+from harness.device import leased, open_device, plan_device
+from harness.targets.hardware import FlashError, FlashVerifyError, HardwareTarget, lease_board
 from simboard import SimBoard, SimUsb, write_sim_map
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,12 +73,12 @@ def test_the_simulated_board_is_detected_like_a_real_one(sim):
 @pytest.mark.emulator
 def test_detect_flash_by_copy_handshake_reenumerate_reset(sim, image):
     provider = SimUsb([sim]).provider()
-    plan = plan_target(BOARD, provider=provider)
-    assert plan.kind == "hardware" and plan.reason.startswith(f"nucleo-f446re: real board, probe {SERIAL_1}")
-    with connect(BOARD, provider=provider) as dev:
+    plan = plan_device(BOARD, provider=provider)
+    assert plan.where == "hardware" and plan.reason.startswith(f"nucleo-f446re: real board, probe {SERIAL_1}")
+    with open_device(plan) as dev:
         # flashed by copy: the very .bin went through the drive and boots on the twin
         assert sim.flashes == 1 and sim.images == [_sha(image.bin)] and sim.booted == [True]
-        assert dev.target.info.kind == "hardware" and dev.plan.physical_board == SERIAL_1
+        assert dev.target.info.where == "hardware" and dev.plan.physical_board == SERIAL_1
         assert dev.hello.model_hash == bytes(32) and dev.hello.board == "nucleo-f446re"
 
         # forced re-enumeration: the port goes, comes back as a new pty; found again by serial number
@@ -108,7 +107,7 @@ def test_detect_flash_by_copy_handshake_reenumerate_reset(sim, image):
 def test_a_failed_flash_reports_the_probes_fail_txt(sim, image):
     sim.fail_next_flash("error: The interface firmware FAILED to reset/halt the target MCU\r\ntype: target\r\n")
     with pytest.raises(FlashError) as err:
-        with connect(BOARD, provider=SimUsb([sim]).provider()):
+        with open_device(plan_device(BOARD, provider=SimUsb([sim]).provider())):
             pass
     msg = str(err.value)
     assert msg == (f"nucleo-f446re (probe {SERIAL_1}) rejected firmware.bin: FAIL.TXT says: "
@@ -121,10 +120,10 @@ def test_a_failed_flash_reports_the_probes_fail_txt(sim, image):
 @pytest.mark.emulator
 def test_a_hash_mismatch_is_flashed_once_more_then_fails_clearly(sim, image):
     """The smoke image reports no model; a caller expecting a model's hash must be refused."""
-    plan = plan_target(BOARD, provider=SimUsb([sim]).provider())
+    plan = plan_device(BOARD, provider=SimUsb([sim]).provider())
     want = hashlib.sha256(b"some model").hexdigest()
     with leased(plan) as plan:
-        target = open_target(plan, image.elf, image.bin, expected_hash=want)
+        target = HardwareTarget(BOARD, plan.attached, image.elf, image.bin, expected_hash=want, provider=plan.provider)
         with pytest.raises(FlashVerifyError) as err:
             target.start()
     msg = str(err.value)
@@ -136,9 +135,10 @@ def test_a_hash_mismatch_is_flashed_once_more_then_fails_clearly(sim, image):
 @pytest.mark.emulator
 def test_a_corrupted_flash_is_caught_by_the_handshake_and_the_second_flash_runs(sim, image):
     sim.corrupt_next_flash()
-    plan = plan_target(BOARD, provider=SimUsb([sim]).provider())
+    plan = plan_device(BOARD, provider=SimUsb([sim]).provider())
     with leased(plan) as plan:
-        target = open_target(plan, image.elf, image.bin, expected_hash=bytes(32))
+        target = HardwareTarget(BOARD, plan.attached, image.elf, image.bin, expected_hash=bytes(32),
+                                provider=plan.provider)
         try:
             target.start()
             assert target.flashes == 2 and sim.booted == [False, True]
@@ -186,7 +186,7 @@ def test_the_smoke_scenarios_run_on_the_simulated_board(sim, tmp_path):
         else:
             assert outcome == "passed", (name, message, out[-3000:])
     env = json.loads((report / "environment.json").read_text())
-    assert env["target"]["kind"] == "hardware" and env["physical_boards"] == [SERIAL_1]
+    assert env["where"] == "hardware" and env["physical_boards"] == [SERIAL_1]
     assert f"| {SERIAL_1} |" in (report / "summary.md").read_text()
     assert sim.flashes == 1
 
@@ -205,7 +205,7 @@ def test_two_xdist_workers_lease_two_different_boards(two_sims, tmp_path):
         assert sorted(p for _, _, p in cases[name]) == [SERIAL_1, SERIAL_2], cases   # once on each board
     env = json.loads((report / "environment.json").read_text())
     assert env["physical_boards"] == [SERIAL_1, SERIAL_2]
-    assert sorted(w["physical_board"] for w in env["workers"].values()) == [SERIAL_1, SERIAL_2]
+    assert sorted(d["physical_board"] for d in env["devices"].values()) == [SERIAL_1, SERIAL_2]
     assert a.flashes == 1 and b.flashes == 1
     summary = (report / "summary.md").read_text()
     assert f"| {SERIAL_1} |" in summary and f"| {SERIAL_2} |" in summary

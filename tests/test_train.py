@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from harness import model_card as mc
 from harness import train as tr
 from harness import zoo
 from harness.data import HarSynthParams, load_har
+from harness.data.splits import load_splits
 
 SMALL = HarSynthParams(n_subjects=10, windows_per_session=6)
 
@@ -37,13 +39,13 @@ def test_card_names_the_data_and_says_it_is_synthetic(trained):
     assert card["data"]["test"]["name"]
     assert len(card["data"]["train"]["content_hash"]) == 64
     assert card["size"]["params"] == card["layers"][-1]["params"]
-    tr.validate_card(card)
+    mc.validate_card(card)
 
 
 def test_reloaded_model_gives_the_same_predictions(trained, har_splits):
     out, card = trained
     model, card2 = tr.load_model(out)
-    x = tr.model_input(card2, har_splits[2].x)
+    x = mc.model_input(card2, har_splits[2].x)
     acc = float((tr.predict(model, x) == har_splits[2].y).mean())
     assert acc == pytest.approx(card["accuracy"]["test"], abs=1e-12)
 
@@ -52,8 +54,8 @@ def test_a_broken_card_is_refused_naming_the_field(trained, tmp_path):
     _, card = trained
     bad = json.loads(json.dumps(card))
     bad["accuracy"]["test"] = 1.5
-    with pytest.raises(tr.TrainError, match="accuracy/test"):
-        tr.validate_card(bad)
+    with pytest.raises(mc.CardError, match="accuracy/test"):
+        mc.validate_card(bad)
 
 
 def test_training_is_deterministic_for_a_seed(har_splits, tmp_path):
@@ -87,7 +89,7 @@ def test_baselines_are_matched_to_the_kp_budget():
 def test_bad_arguments_are_one_line():
     with pytest.raises(tr.TrainError, match="unknown method 'magic'; use one of dense"):
         tr.train("har", "magic", "/nonexistent")
-    with pytest.raises(tr.TrainError, match="not a model directory"):
+    with pytest.raises(mc.CardError, match="not a model directory"):
         tr.load_model("/nonexistent")
 
 
@@ -109,7 +111,7 @@ def test_zoo_trains_once_and_then_reuses(har_splits, tmp_path):
 def test_sources_with_missing_splits_get_three_disjoint_ones(task, name, shared_data):
     if not (shared_data / name).is_dir():
         pytest.skip(f"real data {shared_data / name} is absent")
-    train_ds, val_ds, test_ds = tr.load_splits(task, str(shared_data / name))
+    train_ds, val_ds, test_ds = load_splits(task, str(shared_data / name))
     groups = [set(d.groups) - {""} for d in (train_ds, val_ds, test_ds)]
     assert all(groups) and not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
     assert not train_ds.synthetic

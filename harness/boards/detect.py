@@ -13,7 +13,8 @@ drive, behind which probe serial number":
   three Nucleos) cannot be told apart this way; it is reported as
   unidentified, with the candidates, to be named in a hardware map.
 - `UsbProvider`: both, mbed-tools first; used by default.
-- `HardwareMapProvider` (hwmap.py): the boards a lab wrote into a YAML map.
+- `HardwareMapProvider` (hwmap.py): the boards a lab wrote into a YAML map; `provider_for(map)`
+  there picks it or USB detection.
 
 Every board fact (product codes, probe ids, flash method) comes from the
 catalog. Detection never raises to the user: a provider that fails is logged
@@ -25,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from pathlib import Path
 from typing import Callable, Iterable, Protocol
 
 import attrs
@@ -34,7 +34,6 @@ from .catalog import Board, boards as catalog_boards
 
 log = logging.getLogger(__name__)
 
-HARDWARE_MAP_ENV = "HARNESS_HARDWARE_MAP"   # a hardware map used when no provider is given
 # Probes whose USB serial number starts with the board's product code (DAPLink firmware).
 _CODE_IN_SERIAL = {"daplink", "opensda"}
 PROBE_LABELS = {"stlink-v2-1": "ST-LINK/V2-1", "stlink-v3": "ST-LINK/V3", "daplink": "DAPLink", "opensda": "OpenSDA (DAPLink)"}
@@ -330,24 +329,15 @@ class UsbProvider:
         return Scan(tuple(boards), tuple(unidentified), sources)
 
 
-def default_provider() -> Provider:
-    """The hardware map named by $HARNESS_HARDWARE_MAP if set, else USB detection."""
-    path = os.environ.get(HARDWARE_MAP_ENV)
-    if path:
-        from .hwmap import HardwareMapProvider
-        return HardwareMapProvider(Path(path))
-    return UsbProvider()
-
-
 def scan(provider: Provider | None = None) -> Scan:
-    provider = provider or default_provider()
+    provider = provider or UsbProvider()
     if hasattr(provider, "scan"):
         return provider.scan()
     return Scan(tuple(provider.attached()), sources=(getattr(provider, "name", "provider"),))
 
 
 def attached_boards(provider: Provider | None = None) -> list[AttachedBoard]:
-    return list((provider or default_provider()).attached())
+    return list((provider or UsbProvider()).attached())
 
 
 def find_attached(probe_serial: str, provider: Provider | None = None) -> AttachedBoard | None:

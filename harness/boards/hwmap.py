@@ -11,7 +11,8 @@
         notes: bench 3, left                   # optional
 
 `python -m harness boards --write-map FILE` writes one from what is attached;
-`--hardware-map FILE` (or $HARNESS_HARDWARE_MAP) makes it the list of boards:
+`--hardware-map FILE` (its default is $HARNESS_HARDWARE_MAP, read where the
+command line and pytest's options are parsed) makes it the list of boards:
 USB detection is then not asked which boards exist, only where a board's port
 went when it re-enumerated (by its probe serial number). A bad file fails with
 one line naming the file, the entry and the field.
@@ -26,7 +27,9 @@ import attrs
 import yaml
 
 from .catalog import FLASH_METHODS, boards as catalog_boards
-from .detect import AttachedBoard, ListPortsProvider, MbedToolsProvider, Scan, UnidentifiedProbe
+from .detect import AttachedBoard, ListPortsProvider, MbedToolsProvider, Provider, Scan, UnidentifiedProbe, UsbProvider
+
+HARDWARE_MAP_ENV = "HARNESS_HARDWARE_MAP"   # the default of --hardware-map, read only where options are parsed
 
 KEYS = ("board", "probe_serial", "port", "flash_method", "drive", "pyocd_pack", "notes")
 REQUIRED = ("board", "probe_serial", "port")
@@ -232,3 +235,8 @@ class HardwareMapProvider:
             if owner is None or owner == e.probe_serial:
                 return e.port
         return self.ports.port_for(e.probe_serial)
+
+
+def provider_for(hardware_map: Path | str | None) -> Provider:
+    """The boards of a hardware map, or USB detection when none is given."""
+    return HardwareMapProvider(hardware_map) if hardware_map else UsbProvider()

@@ -1,7 +1,8 @@
 """Evaluation on a board: the runner behind `python -m harness run` and the model scenarios."""
 
+from .folder import RunError, RunFolder
 from .journal import Journal, read_journal
-from .runner import ModelOutcome, Prepared, Run, RunError, RunSettings, find_model_dirs, prepare, run, stream_model
+from .runner import ModelOutcome, Prepared, Run, find_model_dirs, prepare, run, stream_model
 
-__all__ = ["Journal", "ModelOutcome", "Prepared", "Run", "RunError", "RunSettings", "find_model_dirs", "prepare", "read_journal", "run",
-           "stream_model"]
+__all__ = ["Journal", "ModelOutcome", "Prepared", "Run", "RunError", "RunFolder", "find_model_dirs", "prepare",
+           "read_journal", "run", "stream_model"]

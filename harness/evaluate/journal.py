@@ -2,32 +2,27 @@
 
 Each line is flushed to the operating system as soon as it is written, so a
 run killed at any point (Ctrl-C, SIGKILL, a crash) keeps every result it
-received; at most a final, partial line is lost, and `open_journal` cuts it
-off before appending again.
+received; at most a final, partial line is lost, and `Journal` cuts it off
+before appending again. The lines are SampleRow records (harness/records.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+
+from ..records import SampleRow, parse_journal
 
 FSYNC_SECONDS = 1.0   # also survive a power cut, at most this much is lost
 
 
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every complete line of a journal; a final line without its newline is ignored."""
+def read_journal(path: Path) -> list[SampleRow]:
+    """Every complete line of a journal; a final line cut short is ignored, a damaged one is a RecordError."""
+    path = Path(path)
     if not path.is_file():
         return []
-    rows = []
-    data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
-    for line in complete.splitlines():
-        if line.strip():
-            rows.append(json.loads(line))
-    return rows
+    return parse_journal(path.read_bytes(), str(path))
 
 
 class Journal:
@@ -42,8 +37,8 @@ class Journal:
         self._fh = open(self.path, "a", encoding="utf-8")
         self._synced = time.monotonic()
 
-    def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, separators=(",", ":")) + "\n")
+    def write(self, row: SampleRow) -> None:
+        self._fh.write(row.to_line() + "\n")
         self._fh.flush()
         if time.monotonic() - self._synced > FSYNC_SECONDS:
             os.fsync(self._fh.fileno())

@@ -10,10 +10,8 @@ model.h, model.cmake for the firmware build.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,56 +21,9 @@ from .. import __version__
 from . import cgen
 from . import quantize as qz
 from . import reference
-from .graph import Graph, from_model
+from .artefact import MANIFEST_VERSION, ExportError, Exported, model_hash
+from .graph import Graph
 from .lower import DTYPES, Lowered, input_bytes, lower, output_bytes
-
-MANIFEST_VERSION = 1
-FILES = ("manifest.json", "weights.npz", "model.c", "model.h", "model.cmake")
-
-
-class ExportError(ValueError):
-    """The model cannot be exported as asked; one line says why and what to do."""
-
-
-@dataclass
-class Exported:
-    """An export directory, read back: what the build, the reference and the runner use."""
-
-    path: Path
-    manifest: dict[str, Any]
-    arrays: dict[str, np.ndarray]
-
-    @property
-    def structure(self) -> dict[str, Any]:
-        return self.manifest["graph"]
-
-    @property
-    def dtype(self) -> str:
-        return self.structure["dtype"]
-
-    @property
-    def model_hash(self) -> str:
-        return self.manifest["model_hash"]
-
-    def reference(self, x_device: np.ndarray) -> np.ndarray:
-        return reference.run(self.structure, self.arrays, x_device)
-
-    def device_input(self, x_std: np.ndarray) -> np.ndarray:
-        """Standardised float input -> the tensor the device takes (int8 or float32)."""
-        scale = self.structure["input_scale"]
-        return qz.quantize_input(x_std, scale) if self.dtype == "int8" else np.asarray(x_std, np.float32)
-
-
-def model_hash(lowered: Lowered) -> str:
-    """sha256 of the descriptor and every array: what the device reports in HELLO."""
-    h = hashlib.sha256()
-    h.update(json.dumps(lowered.structure, sort_keys=True).encode())
-    for name in sorted(lowered.arrays):
-        a = lowered.arrays[name]
-        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
 
 def calibrate(graph: Graph, x_std: np.ndarray) -> tuple[float, dict[str, float]]:
     """Input scale and the peak of every two-stage intermediate, from the float model on `x_std`."""
@@ -184,20 +135,3 @@ def host_accuracy(graph: Graph, lowered: Lowered, x_std: np.ndarray, y: np.ndarr
     y = np.asarray(y)
     return {"samples": int(len(y)), "float": float((fp == y).mean()), "exported": float((qp == y).mean()),
             "cost": float((fp == y).mean() - (qp == y).mean()), "agreement": float((fp == qp).mean())}
-
-
-def load_exported(path: Path) -> Exported:
-    """An export directory, checked complete and consistent (its hash recomputed)."""
-    path = Path(path)
-    missing = [f for f in FILES if not (path / f).is_file()]
-    if missing:
-        raise ExportError(f"{path} is not a complete export (missing {', '.join(missing)}); "
-                          "run `python -m harness export MODEL_DIR --dtype ... --out DIR`")
-    manifest = json.loads((path / "manifest.json").read_text())
-    with np.load(path / "weights.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    got = model_hash(Lowered(manifest["graph"], arrays))
-    if got != manifest["model_hash"]:
-        raise ExportError(f"{path}: weights.npz does not match manifest.json (hash {got[:12]}… vs "
-                          f"{manifest['model_hash'][:12]}…); export again")
-    return Exported(path, manifest, arrays)

@@ -1,23 +1,19 @@
-"""Export a model directory written by `harness train`, calibrating on its own training data."""
+"""Export a model directory written by `harness train`, calibrating on its own training data; and the export cache."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .exporter import ExportError, Exported, export_graph
-from .graph import from_model
+from ..model_card import CARD_FILE, WEIGHTS_FILE, CardError, data_source, model_input, read_card
+from ..paths import build_root
+from .artefact import ExportError, Exported, load_exported
+from .exporter import export_graph
 
 DEFAULT_CALIBRATION = 256
 DEFAULT_EVALUATION = 1000
-
-
-def card_data_source(card: dict[str, Any]) -> str:
-    """The `--data` value a model was trained with: 'synthetic' or a folder."""
-    train = card["data"]["train"]
-    return "synthetic" if train["synthetic"] else str(train["source"])
 
 
 def _subset(n: int, k: int, seed: int) -> np.ndarray:
@@ -29,21 +25,19 @@ def export_model_dir(model_dir: Path, dtype: str, out: Path, *, calibration: int
     """Export `model_dir` in `dtype` to `out`. Calibration samples come from the
     training split, accuracy is measured on up to `evaluation` test samples
     (0 skips it)."""
-    from ..train import TrainError, load_model, load_splits, model_input
     try:
+        read_card(model_dir)   # a bad model directory fails here, before torch is imported
+        from ..train import load_model   # torch: only to turn a checkpoint into arrays
+        from .from_torch import from_model
         model, card = load_model(model_dir)
-    except TrainError as exc:
+    except CardError as exc:
         raise ExportError(str(exc)) from None
     seq_len = card["input"]["shape"][0]
     graph = from_model(model, seq_len)
     calib = evaluate = None
     if dtype == "int8" or evaluation:
         if splits is None:
-            try:
-                splits = load_splits(card["task"], card_data_source(card))
-            except (OSError, ValueError) as exc:
-                raise ExportError(f"cannot load the data {model_dir} was trained on ({exc}); "
-                                  "it is needed to calibrate and to measure accuracy") from None
+            splits = _training_splits(model_dir, card)
         train, _, test = splits
         if dtype == "int8":
             calib = model_input(card, train.x[_subset(len(train), calibration, 0)])
@@ -56,3 +50,42 @@ def export_model_dir(model_dir: Path, dtype: str, out: Path, *, calibration: int
                        "config_hash": card["training"]["config_hash"], "test_data": card["data"]["test"]["name"]}}
     return export_graph(graph, dtype, out, calibration=calib, meta=meta, evaluate=evaluate,
                         input_norm={"mean": card["input"]["mean"], "std": card["input"]["std"]})
+
+
+def _training_splits(model_dir: Path, card: dict):
+    from ..data.splits import load_splits
+    try:
+        return load_splits(card["task"], data_source(card))
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"cannot load the data {model_dir} was trained on ({exc}); "
+                          "it is needed to calibrate and to measure accuracy") from None
+
+
+def default_export_dir(model_dir: Path, dtype: str) -> Path:
+    """Where `python -m harness export` writes when no --out is given."""
+    return build_root() / "export" / f"{Path(model_dir).resolve().name}-{dtype}"
+
+
+def cache_key(model_dir: Path, dtype: str) -> str:
+    """The model's files, the number format and the exporter's own code: what an export depends on."""
+    h = hashlib.sha256(dtype.encode())
+    for f in (WEIGHTS_FILE, CARD_FILE):
+        h.update((Path(model_dir) / f).read_bytes())
+    for f in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def cached_export(model_dir: Path, dtype: str, *, splits=None) -> Exported:
+    """The export of `model_dir` in `dtype`, reused from build/export/ while the model and the exporter are
+    unchanged (as firmware.build reuses images). A hit needs numpy only."""
+    model_dir = Path(model_dir)
+    try:
+        read_card(model_dir)   # a bad card fails here, in one line, before anything is written
+    except CardError as exc:
+        raise ExportError(str(exc)) from None
+    out = build_root() / "export" / f"{model_dir.name}-{dtype}-{cache_key(model_dir, dtype)}"
+    try:
+        return load_exported(out)
+    except ExportError:
+        return export_model_dir(model_dir, dtype, out, splits=splits)

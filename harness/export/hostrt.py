@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import build_root, firmware_source
-from .exporter import Exported
+from .artefact import Exported
 
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-fPIC", "-shared"]
 

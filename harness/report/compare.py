@@ -102,8 +102,8 @@ def run_summary(run_dir: str | Path) -> tuple[Path, pd.DataFrame]:
         except (OSError, ValueError) as exc:
             raise ReportError(f"{d / 'summary.parquet'} cannot be read ({exc.__class__.__name__}); "
                               "regenerate the report from the run's samples.jsonl") from None
-    d, samples, models, _ = load_run(d)
-    return d, summarize(samples, models)
+    d, samples, models, env = load_run(d)
+    return d, summarize(samples, models, env.devices if env else None)
 
 
 def _latency(row: pd.Series) -> tuple[float, str]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import fmt, plots
 from .markdown import latency_cell, latency_header, latency_note, latency_units, ran_on_line, test_set_lines, incomplete
-from .rundir import flatten
+from .rundir import RunInfo, flatten
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; margin: 1.5em 2em;
@@ -174,20 +174,19 @@ def _latency_plots(s: pd.DataFrame) -> list[tuple[bytes | None, str]]:
     return out
 
 
-def render_html(info: dict[str, Any], summary: pd.DataFrame, per_class: pd.DataFrame,
+def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                 matrices: dict[str, tuple[Any, list[str]]], environment: dict[str, Any],
-                links: list[tuple[str, str]]) -> str:
-    title = f"Run {info['run_id']} on {info['board']}"
+                links: list[tuple[str, str]], scenarios=()) -> str:
+    """The page; `environment` is environment.json as written (shown flattened)."""
+    title = f"Run {info.run_id} on {info.board}"
     p = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          '<link rel="icon" href="data:,">', f"<title>{_e(title)}</title>", f"<style>{CSS}</style></head><body>",
          f"<h1>{_e(title)}</h1>"]
-    meta = [["run", info["run_id"]], ["board", info["board"]], ["ran on", ran_on_line(info)],
-            ["commit", environment.get("git_commit") or "unknown"]]
+    meta = [["run", info.run_id], ["board", info.board], ["ran on", ran_on_line(info)],
+            ["commit", info.git_commit or "unknown"]]
     meta += [["test set", t] for t in test_set_lines(summary)]
-    for k in ("started", "finished"):
-        if environment.get(k):
-            meta.append([k, environment[k]])
+    meta += [[k, v] for k, v in (("started", info.started), ("finished", info.finished)) if v]
     p.append(_table(None, meta, numeric_from=99, cls="meta"))
     note = latency_note(summary).replace("**", "").replace("`", "")
     p.append(f'<p class="note">{_e(note)}</p>')
@@ -240,6 +239,11 @@ def render_html(info: dict[str, Any], summary: pd.DataFrame, per_class: pd.DataF
                  f"columns the device's prediction.</figcaption></figure>")
     p.append("</div>")
 
+    if scenarios:
+        p.append("<h2>Scenarios</h2>")
+        p.append(_table(["scenario", "phase", "outcome", "seconds", "physical board"],
+                        [[r.nodeid, r.phase, r.outcome, f"{r.seconds:.3f}", r.physical_board] for r in scenarios],
+                        numeric_from=99))
     p.append("<h2>Environment</h2>")
     env_rows = [[k, v] for k, v in flatten(environment)] or [["(no environment.json)", ""]]
     p.append(_table(["key", "value"], env_rows, numeric_from=99, cls="meta"))

@@ -7,7 +7,9 @@ from typing import Any
 import pandas as pd
 
 from . import fmt
+from ..records import EMULATED, HARDWARE, MIXED, DeviceRecord, ScenarioResult, counter_unit
 from .metrics import EST_RULE
+from .rundir import RunInfo
 
 
 def md_cell(x: Any) -> str:
@@ -44,16 +46,15 @@ def latency_header(units: set[str], stat: str = "median") -> tuple[str, bool]:
     return f"latency {stat}", True
 
 
-def ran_on_line(info: dict[str, Any]) -> str:
-    kind = info["kind"]
-    if kind == "emulated":
-        return f"emulated twin of {info['board']}" + (f", {info['emulator']}" if info.get("emulator") else "")
-    if kind == "real":
-        probes = ", ".join(p for p in info.get("physical_boards", []) if not p.startswith("qemu:"))
-        return f"real board {info['board']}" + (f" (probe {probes})" if probes else "")
-    if kind == "mixed":
-        return f"{info['board']}: some models on the real board, some emulated (see the table)"
-    return f"{info['board']} (real or emulated not recorded)"
+def ran_on_line(info: RunInfo) -> str:
+    if info.where == EMULATED:
+        return f"emulated twin of {info.board}" + (f", {info.emulator}" if info.emulator else "")
+    if info.where == HARDWARE:
+        probes = ", ".join(p for p in info.physical_boards if not p.startswith("qemu:"))
+        return f"real board {info.board}" + (f" (probe {probes})" if probes else "")
+    if info.where == MIXED:
+        return f"{info.board}: some models on the real board, some emulated (see the table)"
+    return f"{info.board} (real or emulated not recorded)"
 
 
 def latency_note(summary: pd.DataFrame) -> str:
@@ -70,12 +71,17 @@ def latency_note(summary: pd.DataFrame) -> str:
     return "Latency: no samples recorded yet."
 
 
-def summary_markdown(summary: pd.DataFrame, info: dict[str, Any], environment: dict[str, Any]) -> str:
-    lines = [f"# Run {md_cell(info['run_id'])} on {md_cell(info['board'])}", ""]
+def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[ScenarioResult] = (),
+                     devices: dict[str, DeviceRecord] | None = None) -> str:
+    """The run's summary: heading, the model table when models ran, the scenario table when pytest ran."""
+    lines = [f"# Run {md_cell(info.run_id)} on {md_cell(info.board)}", ""]
     lines.append(f"- Ran on: **{md_cell(ran_on_line(info))}**")
+    if summary.empty and scenarios:
+        lines += [f"- Device: {md_cell(device_line(d))}" for d in _distinct(devices or {})]
+        lines += [f"- Commit: `{md_cell(info.git_commit or 'unknown')}`", ""]
+        return "\n".join(lines) + "\n" + scenario_table(scenarios)
     lines.append(f"- {latency_note(summary)}")
-    commit = environment.get("git_commit")
-    lines.append(f"- Commit: `{md_cell(commit or 'unknown')}`")
+    lines.append(f"- Commit: `{md_cell(info.git_commit or 'unknown')}`")
     for ts in test_set_lines(summary):
         lines.append(f"- Test set: {md_cell(ts)}")
     for name, n, expected in incomplete(summary):
@@ -98,6 +104,29 @@ def summary_markdown(summary: pd.DataFrame, info: dict[str, Any], environment: d
         lines.append("| " + " | ".join([fmt.DASH] * len(header)) + " |")
     lines += ["", "Accuracy counts every evaluated sample but the warm-up; host-reference top-1 is the exported "
               "model run on the host on the same inputs. Full figures: `summary.csv`, `index.html`.", ""]
+    if scenarios:
+        lines += ["## Scenarios", "", scenario_table(scenarios)]
+    return "\n".join(lines)
+
+
+def device_line(d: DeviceRecord) -> str:
+    unit = "QEMU -icount instructions, not time" if counter_unit(d.counter_kind) == "instructions" else "core cycles"
+    return (f"firmware {d.fw_version}, protocol {d.protocol_version}, {d.core} at {d.clock_hz:,} Hz, counter "
+            f"{d.counter_kind} ({unit}); image flash {d.image_flash:,} B, static RAM {d.image_ram:,} B; "
+            f"on {d.physical_board}")
+
+
+def _distinct(devices: dict[str, DeviceRecord]) -> list[DeviceRecord]:
+    return list({d: None for d in devices.values()})
+
+
+def scenario_table(results: list[ScenarioResult]) -> str:
+    lines = ["| scenario | phase | outcome | seconds | physical board |", "|---|---|---|---:|---|"]
+    for r in results:
+        lines.append(f"| `{md_cell(r.nodeid)}` | {r.phase} | {r.outcome} | {r.seconds:.3f} | {md_cell(r.physical_board)} |")
+    passed = sum(1 for r in results if r.phase == "call" and r.outcome == "passed")
+    failed = sum(1 for r in results if r.outcome == "failed")
+    lines += ["", f"{passed} passed, {failed} failed", ""]
     return "\n".join(lines)
 
 

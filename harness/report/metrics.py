@@ -10,23 +10,22 @@ default definition (linear interpolation between the two closest ranks,
 
 from __future__ import annotations
 
-import json
+import typing
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
+from .. import records as rec
+from ..records import DeviceRecord, Environment, ModelRecord, RecordError, SampleRow, counter_unit
 from .errors import ReportError
 from .rundir import SAMPLES, load_environment, load_models, run_path
 
-# samples.jsonl: key -> pandas dtype. host_ms and max_abs_err may be null.
-SAMPLE_COLUMNS: dict[str, str] = {
-    "model": "string", "model_hash": "string", "dtype": "string", "index": "int64", "label": "int64",
-    "predicted": "int64", "ref_predicted": "int64", "max_abs_err": "float64", "counter": "int64",
-    "warmup": "bool", "physical_board": "string", "host_ms": "float64",
-}
-OPTIONAL_KEYS = frozenset({"host_ms"})
+# samples.jsonl (SampleRow) field -> pandas dtype. host_ms and max_abs_err may be null.
+_PANDAS = {int: "int64", float: "float64", bool: "bool", str: "string"}
+SAMPLE_COLUMNS: dict[str, str] = {name: _PANDAS[next(t for t in typing.get_args(tp) or (tp,) if t is not type(None))]
+                                  for name, tp in typing.get_type_hints(SampleRow).items()}
 EST_RULE = "estimate: instructions / catalog clock, assumes 1 instruction per cycle"
 EST_RULE_REPORTED = "estimate: instructions / device-reported clock (board not in the catalog), assumes 1 instruction per cycle"
 
@@ -36,8 +35,8 @@ EST_RULE_REPORTED = "estimate: instructions / device-reported clock (board not i
 def load_samples(run_dir: str | Path) -> pd.DataFrame:
     """samples.jsonl as a frame, one row per (model, index), warm-ups kept (flagged).
 
-    A final line that does not parse (a run killed mid-write) is ignored; any
-    other bad line is an error. A sample recorded twice (a resumed run) keeps
+    A final line cut short (a run killed mid-write) is ignored; any other bad
+    line is an error naming it. A sample recorded twice (a resumed run) keeps
     its last record. Columns and dtypes are SAMPLE_COLUMNS.
     """
     path = Path(run_dir)
@@ -45,56 +44,34 @@ def load_samples(run_dir: str | Path) -> pd.DataFrame:
         path = path / SAMPLES
     if not path.is_file():
         raise ReportError(f"{path} does not exist; pass a run directory written by `python -m harness run`")
-    rows = parse_samples(path.read_bytes(), str(path))
-    return samples_frame(rows, str(path))
+    return samples_frame(parse_samples(path.read_bytes(), str(path)))
 
 
-def load_run(run_dir: str | Path) -> tuple[Path, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def load_run(run_dir: str | Path) -> tuple[Path, pd.DataFrame, dict[str, ModelRecord], Environment | None]:
     """The run directory, its samples (empty before the first result), models and environment."""
     d = run_path(run_dir)
     samples = load_samples(d) if (d / SAMPLES).is_file() else samples_frame([])
     return d, samples, load_models(d), load_environment(d)
 
 
-def parse_samples(data: bytes, where: str = SAMPLES) -> list[dict[str, Any]]:
-    """The JSON objects of a journal's lines; a last line that does not parse is dropped."""
-    lines = data.split(b"\n")
-    numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
-    rows: list[dict[str, Any]] = []
-    for k, (lineno, line) in enumerate(numbered):
-        last = k == len(numbered) - 1
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            if last:
-                break   # cut short by a kill; the runner drops it too when it resumes
-            raise ReportError(f"{where} line {lineno} is not JSON and is not the last line: the journal is damaged; "
-                              "rerun the model (or delete that line) and resume the run") from None
-        if not isinstance(row, dict):
-            raise ReportError(f"{where} line {lineno} holds {type(row).__name__}, not a JSON object; "
-                              "samples.jsonl has one object per line (docs/reports.md)")
-        missing = [c for c in SAMPLE_COLUMNS if c not in row and c not in OPTIONAL_KEYS]
-        if missing:
-            raise ReportError(f"{where} line {lineno} lacks {', '.join(missing)}; "
-                              "samples.jsonl lines must carry every key in docs/reports.md")
-        rows.append(row)
-    return rows
+def parse_samples(data: bytes, where: str = SAMPLES) -> list[SampleRow]:
+    """The records of a journal's lines; a last line cut short is dropped (harness/records.py)."""
+    try:
+        return rec.parse_journal(data, where)
+    except RecordError as exc:
+        raise ReportError(f"{exc}; samples.jsonl lines carry the keys in docs/reports.md") from None
 
 
-def samples_frame(rows: Iterable[dict[str, Any]], where: str = SAMPLES) -> pd.DataFrame:
+def samples_frame(rows: Iterable[SampleRow]) -> pd.DataFrame:
     """Typed frame of sample records, de-duplicated on (model, index) keeping the last; warm-ups all kept."""
     rows = list(rows)
     cols: dict[str, Any] = {}
     for name, dtype in SAMPLE_COLUMNS.items():
-        values = [r.get(name) for r in rows]
-        bad = next((i for i, v in enumerate(values) if not _fits(v, dtype)), None)
-        if bad is not None:
-            raise ReportError(f"{where}: sample {bad + 1} has {name}={values[bad]!r}, expected "
-                              f"{_DTYPE_WORDS[dtype]}; samples.jsonl keys are listed in docs/reports.md")
+        values = [getattr(r, name) for r in rows]
         if dtype == "int64":
-            cols[name] = np.asarray([int(v) for v in values], dtype=np.int64)
+            cols[name] = np.asarray(values, dtype=np.int64)
         elif dtype == "float64":
-            cols[name] = np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+            cols[name] = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
         elif dtype == "bool":
             cols[name] = np.asarray(values, dtype=bool)
         else:
@@ -104,22 +81,6 @@ def samples_frame(rows: Iterable[dict[str, Any]], where: str = SAMPLES) -> pd.Da
         return df
     stale = ~df["warmup"] & df.duplicated(["model", "index"], keep="last")
     return df[~stale].reset_index(drop=True)
-
-
-_DTYPE_WORDS = {"int64": "an integer", "float64": "a number or null", "bool": "true or false", "string": "a string"}
-_INT64 = 2 ** 63
-
-
-def _fits(v: Any, dtype: str) -> bool:
-    if dtype == "int64":
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return False
-        return (isinstance(v, int) or v.is_integer()) and -_INT64 <= v < _INT64
-    if dtype == "float64":
-        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
-    if dtype == "bool":
-        return isinstance(v, bool)
-    return isinstance(v, str)
 
 
 # ---------------------------------------------------------- basic metrics --
@@ -188,16 +149,16 @@ def pareto_front(cost, accuracy) -> np.ndarray:
 
 # ------------------------------------------------------------ per model --
 
-def scored(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+def scored(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
     """The samples that count: no warm-ups, and for a model with a record only rows of its model hash."""
     s = samples[~samples["warmup"]]
     if models:
-        want = s["model"].map(lambda m: (models.get(m) or {}).get("model_hash"))
+        want = s["model"].map(lambda m: models[m].model_hash if m in models else None)
         s = s[want.isna() | (s["model_hash"] == want)]
     return s
 
 
-def model_names(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None) -> list[str]:
+def model_names(samples: pd.DataFrame, models: dict[str, ModelRecord] | None) -> list[str]:
     """models.json order first, then models only seen in the samples, in order of appearance."""
     names = list(models or {})
     for m in samples["model"].drop_duplicates():
@@ -206,21 +167,9 @@ def model_names(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None)
     return names
 
 
-def class_names(record: dict[str, Any] | None, n: int) -> list[str]:
-    given = [str(c) for c in (record or {}).get("classes") or []]
+def class_names(record: ModelRecord | None, n: int) -> list[str]:
+    given = [str(c) for c in (record.classes if record else [])]
     return given[:n] + [f"#{i}" for i in range(len(given), n)]
-
-
-def _counter_unit(record: dict[str, Any], rows: pd.DataFrame) -> tuple[str, bool | None]:
-    counter = record.get("counter") or {}
-    if counter.get("unit") in ("instructions", "cycles"):
-        return counter["unit"], bool(counter.get("emulated", counter["unit"] == "instructions"))
-    # No record yet (the run stopped before the model finished): QEMU rows name their machine.
-    if len(rows) and rows["physical_board"].str.startswith("qemu:").all():
-        return "instructions", True
-    if len(rows):
-        return "cycles", False
-    return "", None
 
 
 def catalog_clock(board: str | None) -> int | None:
@@ -232,14 +181,6 @@ def catalog_clock(board: str | None) -> int | None:
         return int(get_board(board).clock_hz)
     except (ImportError, OSError, ValueError, KeyError):   # not in the catalog: fall back to the reported clock
         return None
-
-
-def _get(d: Any, *keys, default=None):
-    for k in keys:
-        if not isinstance(d, dict) or d.get(k) is None:
-            return default
-        d = d[k]
-    return d
 
 
 def _share(part, whole) -> float:
@@ -255,72 +196,100 @@ STRING_COLUMNS = ("model", "task", "method", "cell", "dtype", "model_hash", "boa
                   "counter_unit", "est_rule", "test_set", "test_set_hash")
 
 
-def summarize(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
-    """One row per model with every figure of the report; columns are documented in docs/reports.md."""
-    models = models or {}
+def _counter(record: ModelRecord | None, device: DeviceRecord | None) -> dict[str, Any]:
+    """Unit, emulation and clock of a model's counter: its record, else the device it started on
+    (a model whose evaluation stopped before its record was written); unknown when neither exists."""
+    if record is not None:
+        c = record.counter
+        return {"counter_kind": c.kind, "counter_unit": c.unit, "emulated": c.emulated, "clock_hz": c.clock_hz}
+    if device is not None:
+        unit = counter_unit(device.counter_kind)
+        return {"counter_kind": device.counter_kind, "counter_unit": unit, "emulated": unit == "instructions",
+                "clock_hz": device.clock_hz}
+    return {"counter_kind": None, "counter_unit": None, "emulated": None, "clock_hz": None}
+
+
+def _latency_columns(counter: dict[str, Any], board: str | None, values) -> dict[str, Any]:
+    unit, clock, emulated = counter["counter_unit"], counter["clock_hz"], counter["emulated"]
+    lat = latency_stats(values)
+    row: dict[str, Any] = {}
+    for stat in ("median", "p90", "max"):
+        row[f"latency_{stat}_cycles"] = lat[stat] if unit == "cycles" else float("nan")
+        row[f"latency_{stat}_us"] = (lat[stat] / clock * 1e6 if unit == "cycles" and clock and not emulated
+                                     else float("nan"))
+        row[f"latency_{stat}_instructions"] = lat[stat] if unit == "instructions" else float("nan")
+    est_clock, rule = catalog_clock(board), EST_RULE
+    if not est_clock:
+        est_clock, rule = clock, EST_RULE_REPORTED
+    est = unit == "instructions" and bool(est_clock) and np.isfinite(lat["median"])
+    row["est_ms_at_clock"] = lat["median"] / est_clock * 1e3 if est else float("nan")
+    row["est_clock_hz"] = est_clock if est else None
+    row["est_rule"] = rule if est else None
+    return row
+
+
+def _accuracy_columns(s: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "accuracy": top1(s["predicted"], s["label"]),
+        "ref_accuracy": top1(s["ref_predicted"], s["label"]),
+        "agreement": agreement(s["predicted"], s["ref_predicted"]),
+        "disagreements": int((s["predicted"] != s["ref_predicted"]).sum()),
+        "max_abs_err": float(s["max_abs_err"].max()) if s["max_abs_err"].notna().any() else float("nan"),
+        "host_ms_median": float(s["host_ms"].median()) if s["host_ms"].notna().any() else float("nan"),
+    }
+
+
+def _record_columns(r: ModelRecord) -> dict[str, Any]:
+    """What the model's record says: identity, memory and its share of the board, card, test set."""
+    img, flash, ram = r.image, r.board.flash_bytes, r.board.ram_bytes
+    test_n = r.test_set.n
+    expected = min(int(r.limit), int(test_n)) if r.limit else int(test_n)
+    return {
+        "task": r.task, "method": r.method, "cell": r.cell, "dtype": r.dtype, "model_hash": r.model_hash,
+        "board": r.board.name, "n_expected": expected,
+        "host_test_accuracy": r.card.host_test_accuracy,
+        "host_export_accuracy": (r.host_accuracy or {}).get("exported"),
+        "text_bytes": img.text, "rodata_bytes": img.rodata, "data_bytes": img.data, "bss_bytes": img.bss,
+        "flash_bytes": img.flash, "ram_bytes": img.ram, "model_bytes": img.model_bytes, "arena_bytes": r.arena_bytes,
+        "stack_peak_bytes": r.stack_peak, "stack_size_bytes": r.stack_size,
+        "board_flash_bytes": flash, "board_ram_bytes": ram,
+        "text_share": _share(img.text, flash), "rodata_share": _share(img.rodata, flash),
+        "data_share": _share(img.data, flash), "flash_share": _share(img.flash, flash),
+        "model_share": _share(img.model_bytes, flash),
+        "bss_share": _share(img.bss, ram), "ram_share": _share(img.ram, ram),
+        "stack_share": _share(r.stack_peak, ram), "arena_share": _share(r.arena_bytes, ram),
+        "params": r.card.params, "macs_per_sequence": r.card.macs_per_sequence, "dense_params": r.card.dense_params,
+        "compression_vs_dense": r.card.compression_vs_dense,
+        "test_set": r.test_set.name, "test_set_hash": r.test_set.content_hash,
+        "test_set_synthetic": r.test_set.synthetic, "test_set_n": test_n, "limit": r.limit,
+    }
+
+
+def summarize(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None,
+              devices: dict[str, DeviceRecord] | None = None) -> pd.DataFrame:
+    """One row per model with every figure of the report; columns are documented in docs/reports.md.
+
+    `devices` (environment.json's) give the counter of a model that has samples but no record yet."""
+    models, devices = models or {}, devices or {}
     rows = []
     good = scored(samples, models)
     for name in model_names(samples, models):
-        rec = models.get(name) or {}
+        record = models.get(name)
         all_rows = samples[samples["model"] == name]
         s = good[good["model"] == name]
-        unit, emulated = _counter_unit(rec, s)
-        lat = latency_stats(s["counter"])
-        clock = _get(rec, "counter", "clock_hz") or _get(rec, "board", "clock_hz")
-        img = rec.get("image") or {}
-        board_flash, board_ram = _get(rec, "board", "flash_bytes"), _get(rec, "board", "ram_bytes")
-        limit, test_n = rec.get("limit"), _get(rec, "test_set", "n")
-        expected = None if test_n is None else (min(int(limit), int(test_n)) if limit else int(test_n))
-        physical = sorted(set(s["physical_board"].dropna().astype(str)))
-        row: dict[str, Any] = {
-            "model": name, "task": rec.get("task"), "method": rec.get("method"), "cell": rec.get("cell"),
-            "dtype": rec.get("dtype") or (str(s["dtype"].iloc[0]) if len(s) else None),
-            "model_hash": rec.get("model_hash") or (str(s["model_hash"].iloc[-1]) if len(s) else None),
-            "board": _get(rec, "board", "name"), "physical_board": " ".join(physical) or None,
-            "emulated": emulated, "counter_kind": _get(rec, "counter", "kind"), "counter_unit": unit or None,
-            "clock_hz": clock,
-            "n": len(s), "n_expected": expected, "complete": None if expected is None else len(s) >= expected,
-            "n_warmup": int(all_rows["warmup"].sum()),
-            "stale_samples": int((~all_rows["warmup"]).sum()) - len(s),
-            "accuracy": top1(s["predicted"], s["label"]),
-            "ref_accuracy": top1(s["ref_predicted"], s["label"]),
-            "agreement": agreement(s["predicted"], s["ref_predicted"]),
-            "disagreements": int((s["predicted"] != s["ref_predicted"]).sum()),
-            "max_abs_err": float(s["max_abs_err"].max()) if s["max_abs_err"].notna().any() else float("nan"),
-            "host_test_accuracy": _get(rec, "card", "host_test_accuracy"),
-            "host_export_accuracy": _get(rec, "host_accuracy", "exported"),
-        }
-        for stat in ("median", "p90", "max"):
-            row[f"latency_{stat}_cycles"] = lat[stat] if unit == "cycles" else float("nan")
-            row[f"latency_{stat}_us"] = (lat[stat] / clock * 1e6 if unit == "cycles" and clock and not emulated
-                                         else float("nan"))
-            row[f"latency_{stat}_instructions"] = lat[stat] if unit == "instructions" else float("nan")
-        est_clock, rule = catalog_clock(row["board"]), EST_RULE
-        if not est_clock:
-            est_clock, rule = clock, EST_RULE_REPORTED
-        est = unit == "instructions" and bool(est_clock) and np.isfinite(lat["median"])
-        row["est_ms_at_clock"] = lat["median"] / est_clock * 1e3 if est else float("nan")
-        row["est_clock_hz"] = est_clock if est else None
-        row["est_rule"] = rule if est else None
-        row["host_ms_median"] = float(s["host_ms"].median()) if s["host_ms"].notna().any() else float("nan")
-        row.update({
-            "text_bytes": img.get("text"), "rodata_bytes": img.get("rodata"), "data_bytes": img.get("data"),
-            "bss_bytes": img.get("bss"), "flash_bytes": img.get("flash"), "ram_bytes": img.get("ram"),
-            "model_bytes": img.get("model_bytes"), "arena_bytes": rec.get("arena_bytes"),
-            "stack_peak_bytes": rec.get("stack_peak"), "stack_size_bytes": rec.get("stack_size"),
-            "board_flash_bytes": board_flash, "board_ram_bytes": board_ram,
-            "text_share": _share(img.get("text"), board_flash), "rodata_share": _share(img.get("rodata"), board_flash),
-            "data_share": _share(img.get("data"), board_flash), "flash_share": _share(img.get("flash"), board_flash),
-            "model_share": _share(img.get("model_bytes"), board_flash),
-            "bss_share": _share(img.get("bss"), board_ram), "ram_share": _share(img.get("ram"), board_ram),
-            "stack_share": _share(rec.get("stack_peak"), board_ram),
-            "arena_share": _share(rec.get("arena_bytes"), board_ram),
-            "params": _get(rec, "card", "params"), "macs_per_sequence": _get(rec, "card", "macs_per_sequence"),
-            "dense_params": _get(rec, "card", "dense_params"),
-            "compression_vs_dense": _get(rec, "card", "compression_vs_dense"),
-            "test_set": _get(rec, "test_set", "name"), "test_set_hash": _get(rec, "test_set", "content_hash"),
-            "test_set_synthetic": _get(rec, "test_set", "synthetic"), "test_set_n": test_n, "limit": limit,
-        })
+        counter = _counter(record, devices.get(name))
+        row: dict[str, Any] = {"model": name, "dtype": str(s["dtype"].iloc[0]) if len(s) else None,
+                               "model_hash": str(s["model_hash"].iloc[-1]) if len(s) else None}
+        if record is not None:
+            row.update(_record_columns(record))
+        row.update(counter)
+        row["physical_board"] = " ".join(sorted(set(s["physical_board"].dropna().astype(str)))) or None
+        row["n"] = len(s)
+        row["complete"] = None if row.get("n_expected") is None else len(s) >= row["n_expected"]
+        row["n_warmup"] = int(all_rows["warmup"].sum())
+        row["stale_samples"] = int((~all_rows["warmup"]).sum()) - len(s)
+        row.update(_accuracy_columns(s))
+        row.update(_latency_columns(counter, row.get("board"), s["counter"]))
         rows.append(row)
     return _typed(pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
 
@@ -361,16 +330,16 @@ def _isnull(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
 
 
-def per_class(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+def per_class(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
     """Long table: per model and true class, samples, device and reference correct counts and accuracy."""
     models = models or {}
     good = scored(samples, models)
     out = []
     for name in model_names(samples, models):
-        rec = models.get(name) or {}
+        record = models.get(name)
         s = good[good["model"] == name]
-        n = n_classes_for(len(rec.get("classes") or []), s["label"], s["predicted"], s["ref_predicted"])
-        names = class_names(rec, n)
+        n = n_classes_for(len(record.classes) if record else 0, s["label"], s["predicted"], s["ref_predicted"])
+        names = class_names(record, n)
         dev = confusion_matrix(s["label"], s["predicted"], n)
         ref = confusion_matrix(s["label"], s["ref_predicted"], n)
         for i in range(n):
@@ -384,16 +353,16 @@ def per_class(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = 
                       "correct": "int64", "ref_correct": "int64", "accuracy": "float64", "ref_accuracy": "float64"})
 
 
-def confusion(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+def confusion(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
     """Long table of every confusion-matrix cell (zeros included): model, true class, predicted class, count."""
     models = models or {}
     good = scored(samples, models)
     out = []
     for name in model_names(samples, models):
-        rec = models.get(name) or {}
+        record = models.get(name)
         s = good[good["model"] == name]
-        n = n_classes_for(len(rec.get("classes") or []), s["label"], s["predicted"])
-        names = class_names(rec, n)
+        n = n_classes_for(len(record.classes) if record else 0, s["label"], s["predicted"])
+        names = class_names(record, n)
         m = confusion_matrix(s["label"], s["predicted"], n)
         for i in range(n):
             for j in range(n):
@@ -405,7 +374,7 @@ def confusion(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = 
                       "true_index": "int64", "predicted_index": "int64", "count": "int64"})
 
 
-def confusion_matrices(samples: pd.DataFrame, models: dict[str, dict[str, Any]] | None = None
+def confusion_matrices(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None
                        ) -> dict[str, tuple[np.ndarray, list[str]]]:
     """Per model: the matrix and its class names, for the plots."""
     df = confusion(samples, models)

@@ -1,20 +1,19 @@
-"""Reading the run directory the runner writes: models.json and environment.json.
+"""Reading a run directory, only through the typed records of harness/records.py.
 
-samples.jsonl is read by `metrics.load_samples`. The layout is the runner's
-contract (harness/evaluate/runner.py, docs/reports.md).
+Every reading error is a ReportError of one line naming the file.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from .. import records as rec
+from ..records import ENVIRONMENT, MODELS, SAMPLES, SCENARIOS, Environment, ModelRecord, RecordError, ScenarioResult
 from .errors import ReportError
 
-SAMPLES = "samples.jsonl"
-MODELS = "models.json"
-ENVIRONMENT = "environment.json"
 JUNIT = "junit.xml"
 
 
@@ -25,43 +24,55 @@ def run_path(run_dir: str | Path) -> Path:
         d = d.parent
     if not d.is_dir():
         raise ReportError(f"{d} is not a directory; pass a run directory (the --report-dir of `python -m harness run`)")
-    if not (d / SAMPLES).is_file() and not (d / MODELS).is_file():
-        raise ReportError(f"{d} is not a run directory: it has neither {SAMPLES} nor {MODELS}; "
+    if not any((d / f).is_file() for f in (SAMPLES, MODELS, ENVIRONMENT)):
+        raise ReportError(f"{d} is not a run directory: it has neither {SAMPLES} nor {MODELS} nor {ENVIRONMENT}; "
                           "pass the --report-dir of `python -m harness run`")
     return d
 
 
-def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+def _reading(fn, *args):
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ReportError(f"{path} is not UTF-8 text; the runner rewrites {what} after each model: "
-                          "rerun with --resume to regenerate it") from None
-    except json.JSONDecodeError as exc:
-        raise ReportError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); the runner rewrites {what} "
-                          "after each model: rerun with --resume to regenerate it") from None
-    if not isinstance(value, dict):
-        raise ReportError(f"{path} must hold a JSON object, found {type(value).__name__}")
-    return value
+        return fn(*args)
+    except RecordError as exc:
+        raise ReportError(str(exc)) from None
 
 
-def load_models(run_dir: str | Path) -> dict[str, dict[str, Any]]:
+def load_models(run_dir: str | Path) -> dict[str, ModelRecord]:
     """models.json: {model name: record}; {} when the run has not finished its first model."""
-    path = Path(run_dir) / MODELS
-    if not path.is_file():
-        return {}
-    models = _read_json_object(path, MODELS)
-    for name, rec in models.items():
-        if not isinstance(rec, dict):
-            raise ReportError(f"{path}: the record of model {name!r} must be a JSON object, "
-                              f"found {type(rec).__name__}")
-    return models
+    return _reading(rec.read_models, Path(run_dir))
 
 
-def load_environment(run_dir: str | Path) -> dict[str, Any]:
-    """environment.json, or {} when the run has none yet."""
-    path = Path(run_dir) / ENVIRONMENT
-    return _read_json_object(path, ENVIRONMENT) if path.is_file() else {}
+def load_environment(run_dir: str | Path) -> Environment | None:
+    """environment.json, or None when the run has none yet."""
+    return _reading(rec.read_environment, Path(run_dir))
+
+
+def load_scenarios(run_dir: str | Path) -> list[ScenarioResult]:
+    """scenarios.json: the pytest scenarios' outcomes, [] when pytest did not run them."""
+    return _reading(rec.read_scenarios, Path(run_dir))
+
+
+@attrs.frozen
+class RunInfo:
+    """The heading of a report: which run, on which board, where it ran."""
+
+    run_id: str
+    board: str
+    where: str | None                   # records.HARDWARE, EMULATED, MIXED; None when not recorded
+    emulator: str | None
+    physical_boards: list[str]
+    git_commit: str | None
+    started: str | None
+    finished: str | None
+
+
+def run_info(run_dir: Path, models: dict[str, ModelRecord], env: Environment | None) -> RunInfo:
+    boards = sorted({m.board.name for m in models.values()})
+    board = env.board if env else (", ".join(boards) or "unknown board")
+    if env is None:
+        return RunInfo(run_dir.name, board, None, None, [], None, None, None)
+    return RunInfo(env.run_id or run_dir.name, board, env.where, env.emulator, env.physical_boards, env.git_commit,
+                   env.started, env.finished)
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -83,23 +94,5 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
-def run_kind(models: dict[str, dict[str, Any]], environment: dict[str, Any]) -> dict[str, Any]:
-    """Whether the run was emulated, and on what: from the counter records, else the environment record."""
-    emulated = {bool(r.get("counter", {}).get("emulated")) for r in models.values() if "counter" in r}
-    target = environment.get("target") if isinstance(environment.get("target"), dict) else {}
-    if not emulated and target.get("kind") in ("emulated", "hardware"):
-        emulated = {target.get("kind") == "emulated"}
-    boards = sorted({str(r.get("board", {}).get("name")) for r in models.values() if r.get("board", {}).get("name")})
-    board = environment.get("board") or (boards[0] if len(boards) == 1 else ", ".join(boards)) or "unknown board"
-    physical = sorted({str(d.get("physical_board")) for d in (environment.get("devices") or {}).values()
-                       if isinstance(d, dict) and d.get("physical_board")})
-    emulator = target.get("emulator") or next((p for p in physical if p.startswith("qemu:")), None)
-    if emulated == {True}:
-        kind = "emulated"
-    elif emulated == {False}:
-        kind = "real"
-    elif emulated:
-        kind = "mixed"
-    else:
-        kind = "unknown"
-    return {"kind": kind, "board": str(board), "emulator": emulator, "physical_boards": physical}
+__all__ = ["JUNIT", "SAMPLES", "SCENARIOS", "RunInfo", "flatten", "load_environment", "load_models",
+           "load_scenarios", "run_info", "run_path"]

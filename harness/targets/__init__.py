@@ -1,8 +1,10 @@
-"""Targets: the backends that run an image and give a serial port (QEMU, real boards)."""
+"""Targets: the backends that run an image and give a serial port (QEMU, real boards), and the HELLO check.
+
+harness/device.py chooses and starts them; nothing here plans or leases.
+"""
 
 from .base import Target, TargetInfo
+from .hello import HelloMismatch, ModelMismatch, check_hello
 from .qemu import QemuError, QemuTarget
-from .select import NoHardwareAttached, Plan, leased, open_target, plan_target
 
-__all__ = ["NoHardwareAttached", "Plan", "QemuError", "QemuTarget", "Target", "TargetInfo", "leased", "open_target",
-           "plan_target"]
+__all__ = ["HelloMismatch", "ModelMismatch", "QemuError", "QemuTarget", "Target", "TargetInfo", "check_hello"]

@@ -6,17 +6,19 @@ from typing import Protocol
 
 import attrs
 
+from ..records import EMULATED, WHERE
+
 
 @attrs.frozen
 class TargetInfo:
     board: str          # catalog name
-    kind: str           # "emulated" or "hardware"
-    runner: str         # e.g. "QEMU netduinoplus2" or "ST-LINK 0668FF..."
+    where: str = attrs.field(validator=attrs.validators.in_(WHERE))   # records.HARDWARE or EMULATED
+    runner: str = ""    # e.g. "QEMU netduinoplus2" or "ST-LINK/V2-1 0668FF..."
     detail: str = ""    # one line for logs and reports
 
     @property
     def emulated(self) -> bool:
-        return self.kind == "emulated"
+        return self.where == EMULATED
 
 
 class Target(Protocol):

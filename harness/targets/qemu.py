@@ -24,6 +24,7 @@ from pathlib import Path
 import serial
 
 from ..boards import Board
+from ..records import EMULATED
 from .base import TargetInfo
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class QemuTarget:
         self.elf, self.bin = Path(elf), Path(binary)
         self.connect_timeout = connect_timeout
         self.log_dir = Path(log_dir) if log_dir else None
-        self.info = TargetInfo(board.name, "emulated", board.twin_label,
+        self.info = TargetInfo(board.name, EMULATED, board.twin_label,
                                f"{board.name} image on {board.twin_label} (-icount shift=0: counts are instructions)")
         self.proc: subprocess.Popen | None = None
         self._port = None

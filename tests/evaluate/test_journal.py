@@ -6,9 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.evaluate import Journal, read_journal
+from harness.records import SampleRow
 
-rows = st.lists(st.fixed_dictionaries({"model": st.text(max_size=8), "index": st.integers(-1, 10_000),
-                                        "counter": st.integers(0, 2 ** 32 - 1)}), max_size=20)
+rows = st.lists(st.builds(SampleRow, model=st.text(max_size=8), model_hash=st.just("00"), dtype=st.just("int8"),
+                          index=st.integers(-1, 10_000), label=st.integers(0, 5), predicted=st.integers(0, 5),
+                          ref_predicted=st.integers(0, 5), max_abs_err=st.none() | st.floats(0, 1),
+                          counter=st.integers(0, 2 ** 32 - 1), warmup=st.booleans(), physical_board=st.just("qemu:x"),
+                          host_ms=st.none() | st.floats(0, 5)), max_size=20)
 
 
 @settings(max_examples=50, deadline=None)

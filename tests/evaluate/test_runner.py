@@ -9,7 +9,10 @@ import time
 
 import pytest
 
+from harness.boards import get_board
+from harness.device import plan_device
 from harness.evaluate import RunError, find_model_dirs, read_journal, run
+from procs import default_signals
 
 LIMIT = 40
 # Results that must not depend on how a run was split: everything but timing. The
@@ -22,20 +25,25 @@ STABLE = ("model", "model_hash", "dtype", "index", "label", "predicted", "ref_pr
 def _table(run_dir):
     rows = {}
     for r in read_journal(run_dir / "samples.jsonl"):
-        if not r["warmup"]:
-            rows[(r["model"], r["index"])] = r
+        if not r.warmup:
+            rows[(r.model, r.index)] = r.to_json()
     return [rows[k] for k in sorted(rows)]
 
 
 def _run_cli(args, **kw):
     return subprocess.Popen([sys.executable, "-m", "harness", "run", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=default_signals, **kw)
 
 
 @pytest.fixture(scope="module")
-def reference_run(har_model, tmp_path_factory):
+def nucleo():
+    return plan_device(get_board("nucleo-f446re"))
+
+
+@pytest.fixture(scope="module")
+def reference_run(har_model, nucleo, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "whole"
-    run("nucleo-f446re", [har_model], limit=LIMIT, run_dir=out, progress=False, log=lambda *_: None)
+    run(nucleo, [har_model], limit=LIMIT, run_dir=out, progress=False, log=lambda *_: None)
     return out
 
 
@@ -45,7 +53,7 @@ def test_a_run_records_every_sample_and_the_model(reference_run):
     assert [r["index"] for r in table] == list(range(LIMIT))
     assert all(r["predicted"] == r["ref_predicted"] and r["max_abs_err"] == 0.0 for r in table)   # int8: exact
     assert all(r["counter"] > 0 and r["host_ms"] > 0 for r in table)
-    record = json.loads((reference_run / "models.json").read_text())["har-kp-lstm"]
+    record = json.loads((reference_run / "models.json").read_text())["models"]["har-kp-lstm"]
     assert record["counter"] == {"kind": "icount-instructions", "unit": "instructions", "emulated": True,
                                  "clock_hz": record["board"]["clock_hz"]}
     assert 0 < record["image"]["model_bytes"] < record["image"]["rodata"] < record["image"]["flash"]
@@ -82,14 +90,14 @@ def test_an_interrupted_run_resumes_to_the_same_table(how, har_model, reference_
     assert all(abs(a["counter"] - b["counter"]) <= 0.01 * b["counter"] for a, b in zip(split, whole))
 
 
-def test_resume_with_other_settings_is_refused(har_model, reference_run):
+def test_resume_with_other_settings_is_refused(har_model, nucleo, reference_run):
     with pytest.raises(RunError, match="other settings .*limit"):
-        run("nucleo-f446re", [har_model], limit=LIMIT + 1, run_dir=reference_run, resume=True, progress=False)
+        run(nucleo, [har_model], limit=LIMIT + 1, run_dir=reference_run, resume=True, progress=False)
 
 
-def test_a_finished_run_is_not_overwritten(har_model, reference_run):
+def test_a_finished_run_is_not_overwritten(har_model, nucleo, reference_run):
     with pytest.raises(RunError, match="already holds a run; pass --resume"):
-        run("nucleo-f446re", [har_model], limit=LIMIT, run_dir=reference_run, progress=False)
+        run(nucleo, [har_model], limit=LIMIT, run_dir=reference_run, progress=False)
 
 
 def test_model_folders_are_found_or_refused_in_one_line(har_model, tmp_path):

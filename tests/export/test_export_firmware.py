@@ -11,7 +11,8 @@ from harness.boards import get_board
 from harness.compress import SequenceClassifier
 from harness.export import export_graph, from_model, load_exported
 from harness.names import CELLS, DTYPES
-from harness.session import ModelMismatch, check_model, connect
+from harness.device import open_device, plan_device
+from harness.targets import ModelMismatch, check_hello
 
 from export_models import EXPORT_METHODS, inputs, tiny_model
 from test_export_host import check_device_against_reference
@@ -24,7 +25,7 @@ def _export(model, dtype, out, x):
 def _run_on(board_name, e, x):
     xd = e.device_input(x)
     ref = e.reference(xd)
-    with connect(get_board(board_name), model=e) as dev:
+    with open_device(plan_device(get_board(board_name)), model=e) as dev:
         results = [dev.link.infer(xd[i].tobytes()) for i in range(len(xd))]
     got = np.stack([np.frombuffer(r.output, ref.dtype) for r in results])
     pred = np.array([r.predicted for r in results])
@@ -77,11 +78,11 @@ def test_a_device_running_another_model_is_refused(export_root):
     a = _export(tiny_model("kp", "gru", seed=1), "int8", export_root / "mm-a", x)
     b = _export(tiny_model("kp", "gru", seed=2), "int8", export_root / "mm-b", x)
     assert a.model_hash != b.model_hash
-    with connect(get_board("qemu-m4"), model=a) as dev:
-        check_model(dev.hello, a.model_hash)
+    with open_device(plan_device(get_board("qemu-m4")), model=a) as dev:
+        check_hello(dev.hello, dev.plan.board, a.model_hash)
         with pytest.raises(ModelMismatch, match=r"runs model [0-9a-f]{12}…, the manifest describes model") as err:
-            check_model(dev.hello, b.model_hash)
+            check_hello(dev.hello, dev.plan.board, b.model_hash)
         assert "\n" not in str(err.value)
-    with connect(get_board("qemu-m4")) as dev:   # the link-only firmware
+    with open_device(plan_device(get_board("qemu-m4"))) as dev:   # the link-only firmware
         with pytest.raises(ModelMismatch, match="without a model"):
-            check_model(dev.hello, a.model_hash)
+            check_hello(dev.hello, dev.plan.board, a.model_hash)

@@ -6,10 +6,13 @@ with figures small enough to check by hand.
 
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 from typing import Any
+
+import attrs
+
+from harness.records import (EMULATED, HARDWARE, BoardRecord, CardFigures, CounterRecord, DeviceRecord, Environment,
+                             ImageRecord, ModelRecord, RunSettings, SampleRow, TestSetRecord, write_json, write_models)
 
 KWS = ["yes", "no", "up", "down"]
 HAR = ["walking", "sitting", "lying"]
@@ -58,50 +61,49 @@ def default_specs() -> list[dict[str, Any]]:
 def write_run(run_dir: Path, specs: list[dict[str, Any]] | None = None, *, emulated: bool = True,
               board: str = "nucleo-f446re", extra_lines: list[str] | None = None, tail: str | None = None,
               environment: dict[str, Any] | None = None) -> Path:
-    """samples.jsonl, models.json and environment.json as the runner writes them."""
+    """samples.jsonl, models.json and environment.json as the runner writes them, through its records.
+
+    `environment` overrides fields of the Environment record; extra_lines and tail are appended raw."""
     specs = default_specs() if specs is None else specs
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     phys = "qemu:netduinoplus2" if emulated else "066DFF515049657187212033"
-    lines, models = [], {}
+    lines, models, devices = [], {}, {}
     for s in specs:
-        base = {"model": s["name"], "model_hash": s["hash"], "dtype": s["dtype"], "physical_board": phys}
-        lines.append({**base, "index": -1, "label": s["labels"][0], "predicted": s["predicted"][0],
-                      "ref_predicted": s["ref_predicted"][0], "max_abs_err": 0.0, "counter": s["warmup_counter"],
-                      "warmup": True, "host_ms": None})
-        for i, y in enumerate(s["labels"]):
-            lines.append({**base, "index": i, "label": y, "predicted": s["predicted"][i],
-                          "ref_predicted": s["ref_predicted"][i], "max_abs_err": s["max_abs_err"][i],
-                          "counter": s["counters"][i], "warmup": False, "host_ms": 0.25})
+        def row(index, i, warmup):
+            return SampleRow(s["name"], s["hash"], s["dtype"], index, s["labels"][i], s["predicted"][i],
+                             s["ref_predicted"][i], 0.0 if warmup else s["max_abs_err"][i],
+                             s["warmup_counter"] if warmup else s["counters"][i], warmup, phys,
+                             None if warmup else 0.25)
+        lines.append(row(-1, 0, True))
+        lines += [row(i, i, False) for i in range(len(s["labels"]))]
         img = dict(s["image"])
-        img["flash"] = img["text"] + img["rodata"] + img["data"]
-        img["ram"] = img["data"] + img["bss"]
-        img["elf"] = f"/build/images/{board}/{s['hash'][:16]}/firmware.elf"
-        models[s["name"]] = {
-            "model_dir": f"/models/zoo/{s['name']}", "task": s["task"], "method": s["method"], "cell": s["cell"],
-            "dtype": s["dtype"], "model_hash": s["hash"], "classes": s["classes"], "card": copy.deepcopy(s["card"]),
-            "host_accuracy": {"samples": 1000, "float": 0.9, "exported": 0.895, "cost": -0.005, "agreement": 0.99},
-            "image": img, "arena_bytes": s["arena_bytes"], "stack_peak": s["stack_peak"], "stack_size": s["stack_size"],
-            "board": {"name": board, "flash_bytes": 524_288, "ram_bytes": 131_072, "clock_hz": CLOCK},
-            "counter": {"kind": "icount-instructions" if emulated else "dwt-cycles",
-                        "unit": "instructions" if emulated else "cycles", "emulated": emulated, "clock_hz": CLOCK},
-            "test_set": {"name": f"{s['task']}-synth", "content_hash": ("ab" if s["task"] == "kws" else "cd") * 32,
-                         "synthetic": True, "n": len(s["labels"]) if s["limit"] is None else 100},
-            "limit": s["limit"],
-        }
-    text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in lines)
+        models[s["name"]] = ModelRecord(
+            model_dir=f"/models/zoo/{s['name']}", task=s["task"], method=s["method"], cell=s["cell"], dtype=s["dtype"],
+            model_hash=s["hash"], classes=list(s["classes"]), card=CardFigures(**s["card"]),
+            host_accuracy={"samples": 1000, "float": 0.9, "exported": 0.895, "cost": -0.005, "agreement": 0.99},
+            image=ImageRecord(img["text"], img["rodata"], img["data"], img["bss"],
+                              img["text"] + img["rodata"] + img["data"], img["data"] + img["bss"], img["model_bytes"],
+                              f"/build/images/{board}/{s['hash'][:16]}/firmware.elf"),
+            arena_bytes=s["arena_bytes"], stack_peak=s["stack_peak"], stack_size=s["stack_size"],
+            board=BoardRecord(board, 524_288, 131_072, CLOCK),
+            counter=CounterRecord.of("icount-instructions" if emulated else "dwt-cycles", CLOCK),
+            test_set=TestSetRecord(f"{s['task']}-synth", ("ab" if s["task"] == "kws" else "cd") * 32, True,
+                                   len(s["labels"]) if s["limit"] is None else 100),
+            limit=s["limit"])
+        devices[s["name"]] = DeviceRecord(
+            EMULATED if emulated else HARDWARE, phys, "QEMU netduinoplus2" if emulated else "ST-LINK/V2-1 " + phys,
+            "test", "0.1.0", 1, board, "cortex-m4", CLOCK, models[s["name"]].counter.kind, 2048, s["hash"],
+            "ef" * 32, 16_100, 20_100)
+    text = "".join(r.to_line() + "\n" for r in lines)
     text += "".join(line + "\n" for line in extra_lines or [])
     (run_dir / "samples.jsonl").write_text(text + (tail or ""))
-    (run_dir / "models.json").write_text(json.dumps(models, indent=1))
-    env = environment if environment is not None else {
-        "run_id": run_dir.name, "git_commit": "0123456789abcdef0123456789abcdef01234567", "board": board,
-        "target": {"kind": "emulated" if emulated else "hardware",
-                   "emulator": "QEMU netduinoplus2 (-icount shift=0)" if emulated else None},
-        "settings": {"board": board, "dtype": "int8", "limit": None, "models": [s["name"] for s in specs]},
-        "toolchain": {"python": "3.11.7", "arm-none-eabi-gcc": "arm-none-eabi-gcc 12.2.1"},
-        "devices": {s["name"]: {"kind": "emulated" if emulated else "hardware", "physical_board": phys,
-                                "fw_version": "0.1.0", "model_hash": s["hash"]} for s in specs},
-        "finished": "2026-11-28T12:00:00+00:00",
-    }
-    (run_dir / "environment.json").write_text(json.dumps(env, indent=1))
+    write_models(run_dir, models)
+    env = Environment(run_id=run_dir.name, board=board, git_commit="0123456789abcdef0123456789abcdef01234567",
+                      toolchain={"python": "3.11.7", "arm-none-eabi-gcc": "arm-none-eabi-gcc 12.2.1"},
+                      started="2026-11-28T11:00:00+00:00", finished="2026-11-28T12:00:00+00:00",
+                      settings=RunSettings(board, "int8", None, [s["name"] for s in specs]), devices=devices)
+    if environment:
+        env = attrs.evolve(env, **environment)
+    write_json(run_dir / "environment.json", env.to_json())
     return run_dir

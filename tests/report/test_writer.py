@@ -85,7 +85,7 @@ def test_report_is_idempotent_and_follows_a_resumed_run(tmp_path):
 def test_text_is_escaped_in_html_and_markdown(tmp_path):
     run = write_run(tmp_path / "r", [model_spec("<b>x|y</b>", classes=["<i>a", "b&c", "up", "down"])],
                     environment={"run_id": "<script>alert(1)</script>", "git_commit": None,
-                                 "note": {"html": "<img src=x onerror=alert(1)>"}})
+                                 "toolchain": {"html": "<img src=x onerror=alert(1)>"}})
     page = write_report(run).read_text()
     assert "<script>" not in page and "<b>x" not in page and "<img src=x" not in page
     assert "&lt;b&gt;x|y&lt;/b&gt;" in page and "&lt;script&gt;" in page and "b&amp;c" in page

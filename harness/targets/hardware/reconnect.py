@@ -22,7 +22,7 @@ from typing import Callable
 
 import serial
 
-from ..boards import AttachedBoard
+from ...boards import AttachedBoard
 from .errors import PortLost
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 from filelock import FileLock, Timeout
 
-from ..boards.detect import AttachedBoard
+from ...boards.detect import AttachedBoard
 from .errors import BoardBusy
 
 log = logging.getLogger(__name__)

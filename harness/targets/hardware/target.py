@@ -1,7 +1,8 @@
-"""Real-board backend: lease the board, flash the image, verify it by handshake, give its serial port.
+"""Real-board backend: flash the image onto a leased board, verify it by handshake, give its serial port.
 
-start(): lease (harness/hw/lease.py: one run per physical board), flash
-(harness/hw/flash.py: copy to the probe's drive, or pyOCD), reopen the serial
+The board arrives leased (harness/device.py holds the lease: one run per
+physical board). start(): flash (flash.py: copy to the probe's drive, or
+pyOCD), reopen the serial
 port of the same probe by serial number once it re-enumerated, wait briefly
 for the firmware's boot byte, handshake and compare the model hash and board
 name with what was flashed (one more flash on a mismatch, then an error).
@@ -19,15 +20,17 @@ from pathlib import Path
 
 import attrs
 
-from ..boards import AttachedBoard, Board
-from ..boards.detect import PROBE_LABELS, Provider, find_attached
-from ..hw import flash as fl
-from ..hw.errors import HardwareError, PortLost
-from ..hw.lease import Lease, lease_board
-from ..hw.reconnect import PORT_ERRORS, ReconnectingPort, open_port, port_identity
-from ..hw.verify import expected_hash as _expected_hash, flash_and_verify
-from ..link import Link, LinkError
-from .base import TargetInfo
+from typing import Callable
+
+from ...boards import AttachedBoard, Board
+from ...boards.detect import PROBE_LABELS, Provider, find_attached
+from ...link import Hello, Link, LinkError
+from ...records import HARDWARE
+from ..base import TargetInfo
+from ..hello import HelloMismatch, check_hello, expected_hash as _expected_hash
+from . import flash as fl
+from .errors import FlashVerifyError, HardwareError, PortLost
+from .reconnect import PORT_ERRORS, ReconnectingPort, open_port, port_identity
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,7 @@ class HardwareTarget:
         self.what = f"{board.name} (probe {attached.probe_serial})"
         probe = PROBE_LABELS.get(board.probe.kind, board.probe.kind) if board.probe else "probe"
         method = attached.flash_method or board.flash_method
-        self.info = TargetInfo(board.name, "hardware", f"{probe} {attached.probe_serial}",
+        self.info = TargetInfo(board.name, HARDWARE, f"{probe} {attached.probe_serial}",
                                f"{board.name} real board, probe {attached.probe_serial} on {attached.port}, "
                                f"flashed by {method}")
         self.serial = None               # the pyserial port now open, if any
@@ -58,7 +61,6 @@ class HardwareTarget:
         self.reconnects = 0
         self.booted = False              # the boot byte was seen after the last flash or reset
         self._port = ReconnectingPort(self)
-        self._lease: Lease | None = None
 
     # -- Target protocol ----------------------------------------------------------
 
@@ -71,21 +73,16 @@ class HardwareTarget:
     def start(self) -> None:
         if self.serial is not None:
             return
-        self._lease = lease_board([self.attached])     # re-entrant when the caller leased it already
         try:
             if self.flasher is None:
                 self.flasher = fl.flasher_for(self.board, self.attached, locate=self.locate, timeout=self.flash_timeout)
-            self.hello = flash_and_verify(self._flash_once, self._handshake, self.expected,
-                                          board_name=self.board.name, what=self.what)
+            self.hello = flash_and_verify(self._flash_once, self._handshake, self.board, self.expected, what=self.what)
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
         self._close()
-        lease, self._lease = self._lease, None
-        if lease is not None:
-            lease.release()
 
     def __enter__(self):
         self.start()
@@ -188,4 +185,28 @@ class HardwareTarget:
                 pass
 
 
-__all__ = ["HardwareTarget", "PortLost"]
+def flash_and_verify(flash: Callable[[], None], handshake: Callable[[], Hello], board: Board,
+                     expected: bytes | str | None, *, what: str, attempts: int = 2) -> Hello:
+    """Flash, handshake, check the HELLO; flash again on a mismatch (`attempts` in all), then fail.
+
+    `flash` puts the image on the board (FlashError there is final: the probe said no);
+    `handshake` reaches the freshly started image and returns its HELLO. A flash that
+    did not take, a corrupted one or a board that answers nothing gets one more flash."""
+    problems: list[str] = []
+    for attempt in range(1, attempts + 1):
+        flash()
+        try:
+            hello = handshake()
+            check_hello(hello, board, expected, what="the image flashed")
+        except LinkError as exc:
+            problem = f"no handshake ({exc})"
+        except HelloMismatch as exc:
+            problem = exc.problem
+        else:
+            if attempt > 1:
+                log.warning("%s: the image verified on flash %d of %d", what, attempt, attempts)
+            return hello
+        problems.append(f"flash {attempt}: {problem}")
+        log.warning("%s: the image did not verify after flash %d: %s", what, attempt, problem)
+    raise FlashVerifyError(f"{what} does not run the image flashed {attempts} times ({'; '.join(problems)}); "
+                           "check the image was built for this board and the probe's drive is this board's")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..boards import AttachedBoard, Board
+from ...boards import AttachedBoard, Board
 from .errors import FlashError, PyOCDUnavailable
 
 log = logging.getLogger(__name__)
