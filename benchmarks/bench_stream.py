@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.boards import get_board
+from harness.device import plan_device
 from harness.evaluate import Run, read_journal
 
 
@@ -29,7 +31,7 @@ def main() -> None:
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--limit", type=int)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, Run(args.board, [args.model], dtype=args.dtype, limit=args.limit,
+    with tempfile.TemporaryDirectory() as tmp, Run(plan_device(get_board(args.board)), [args.model], dtype=args.dtype, limit=args.limit,
                                                   run_dir=Path(tmp) / "run", depth=args.depth, progress=False,
                                                   log=lambda *_: None) as run:
         from harness.evaluate.runner import prepare
@@ -51,10 +53,10 @@ def main() -> None:
         outcome = run.evaluate(args.model)
         wall = time.perf_counter() - t0
         runner.stream_model = original
-        rows = [r for r in read_journal(run.journal.path) if not r["warmup"]]
+        rows = [r for r in read_journal(run.folder.journal_path) if not r.warmup]
     n = len(rows)
     tensor = prepared.exported.manifest["input"]["bytes"]
-    host = sorted(r["host_ms"] for r in rows)
+    host = sorted(r.host_ms for r in rows)
     print(f"model {args.model} ({args.dtype}) on {args.board}, pipeline depth {args.depth}")
     print(f"  samples                  {n}")
     print(f"  wall time                {wall:.1f} s (connect, boot and warm-up included), {n / wall:.1f} samples/s")
@@ -65,8 +67,8 @@ def main() -> None:
     print(f"  wire both ways/sample    {both:.1f} B = {both / tensor:.3f} x tensor")
     print(f"  device top-1 {100 * outcome.accuracy:.2f}%, reference {100 * outcome.reference_accuracy:.2f}%, "
           f"agreement {100 * outcome.agreement:.2f}%")
-    med = statistics.median(r["counter"] for r in rows)
-    print(f"  latency median {med:,.0f} {outcome.record['counter']['unit']}")
+    med = statistics.median(r.counter for r in rows)
+    print(f"  latency median {med:,.0f} {outcome.record.counter.unit}")
 
 
 if __name__ == "__main__":
