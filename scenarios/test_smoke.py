@@ -12,11 +12,11 @@ TENSOR_BYTES = 64 * 1024
 
 def test_handshake(device):
     hello = device.hello
-    assert hello.nonce == device.link.session != 0
+    assert hello.nonce == device.link.nonce != 0
     assert hello.protocol_version == 1
     # A second handshake starts a new session on the same line.
     again = device.link.handshake()
-    assert again.nonce == device.link.session != hello.nonce
+    assert again.nonce == device.link.nonce != hello.nonce
 
 
 def test_hello_matches_catalog(device, board):

@@ -43,7 +43,7 @@ def test_stale_replies_of_an_earlier_session_are_dropped():
         first.handshake()
         # Requests whose replies nobody reads: they wait on the line.
         for seq in (1, 2, 3):
-            target.port.write(fr.Frame(Msg.STATUS, seq, first.session).encode())
+            target.port.write(fr.Frame(Msg.STATUS, seq, first.nonce).encode())
         second = Link(target.port)
         second.handshake()
         assert second.status().stack_size == board.stack_size

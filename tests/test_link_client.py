@@ -73,7 +73,7 @@ def peer_factory():
 
 
 def reply(f, ftype, payload, *, session=None, seq=None):
-    return fr.Frame(ftype, f.seq if seq is None else seq, f.session if session is None else session, payload).encode()
+    return fr.Frame(ftype, f.seq if seq is None else seq, f.nonce if session is None else session, payload).encode()
 
 
 def status_payload():
@@ -84,9 +84,9 @@ def test_stale_and_damaged_frames_before_the_hello_are_dropped(peer_factory):
     def script(f):
         if f.type == Msg.HELLO:
             old = fr.Frame(Msg.HELLO.reply, f.seq, 0xDEAD, hello_for(0xDEAD)).encode()   # earlier session
-            damaged = bytearray(reply(f, Msg.HELLO.reply, hello_for(f.session)))
+            damaged = bytearray(reply(f, Msg.HELLO.reply, hello_for(f.nonce)))
             damaged[5] ^= 0xFF
-            return old + b"noise\x00" + bytes(damaged) + reply(f, Msg.HELLO.reply, hello_for(f.session))
+            return old + b"noise\x00" + bytes(damaged) + reply(f, Msg.HELLO.reply, hello_for(f.nonce))
         return reply(f, Msg.STATUS.reply, status_payload())
 
     _, port = peer_factory(script)
@@ -101,7 +101,7 @@ def test_stale_and_damaged_frames_before_the_hello_are_dropped(peer_factory):
 def test_reply_with_an_old_seq_is_not_taken_for_the_current_one(peer_factory):
     def script(f):
         if f.type == Msg.HELLO:
-            return reply(f, Msg.HELLO.reply, hello_for(f.session))
+            return reply(f, Msg.HELLO.reply, hello_for(f.nonce))
         old = struct.pack("<IIIIII", 1, 1, 1, 1, 1, 1)
         return reply(f, Msg.STATUS.reply, old, seq=f.seq - 1) + reply(f, Msg.STATUS.reply, status_payload())
 
@@ -115,7 +115,7 @@ def test_reply_with_an_old_seq_is_not_taken_for_the_current_one(peer_factory):
 def test_unattributed_error_goes_to_the_pending_request(peer_factory):
     def script(f):
         if f.type == Msg.HELLO:
-            return reply(f, Msg.HELLO.reply, hello_for(f.session))
+            return reply(f, Msg.HELLO.reply, hello_for(f.nonce))
         return reply(f, Msg.ERROR, bytes([1, 0, 0, 0]), seq=fr.UNATTRIBUTED_SEQ)
 
     _, port = peer_factory(script)
@@ -127,7 +127,7 @@ def test_unattributed_error_goes_to_the_pending_request(peer_factory):
 
 def test_silence_is_a_timeout_not_a_hang(peer_factory):
     def script(f):
-        return reply(f, Msg.HELLO.reply, hello_for(f.session)) if f.type == Msg.HELLO else b""
+        return reply(f, Msg.HELLO.reply, hello_for(f.nonce)) if f.type == Msg.HELLO else b""
 
     _, port = peer_factory(script)
     link = Link(port, timeout=0.3)
@@ -147,7 +147,7 @@ def test_tensor_chunks_respect_the_declared_maximum(peer_factory):
 
     def script(f):
         if f.type == Msg.HELLO:
-            return reply(f, Msg.HELLO.reply, hello_for(f.session))
+            return reply(f, Msg.HELLO.reply, hello_for(f.nonce))
         if f.type == Msg.WRITE:
             (off,) = struct.unpack_from("<I", f.payload)
             data = f.payload[4:]

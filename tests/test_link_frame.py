@@ -10,7 +10,7 @@ frames = st.builds(
     fr.Frame,
     type=st.integers(0, 255),
     seq=st.integers(0, 0xFFFF),
-    session=st.integers(0, 0xFFFFFFFF),
+    nonce=st.integers(0, 0xFFFFFFFF),
     payload=st.binary(max_size=600),
 )
 

@@ -72,7 +72,7 @@ class Link:
         self.port = port
         self.timeout = timeout
         self.hello: Hello | None = None
-        self.session = 0
+        self.nonce = 0
         self.stats = LinkStats()
         self._seq = 0
         self._deframer = fr.Deframer(_MAX_WIRE_BEFORE_HELLO)
@@ -85,7 +85,7 @@ class Link:
 
     def handshake(self, *, nonce: int | None = None, timeout: float | None = None, attempts: int = 3) -> Hello:
         """Start a new session; frames from any earlier session are dropped from now on."""
-        self.session = nonce if nonce is not None else (secrets.randbits(32) or 1)
+        self.nonce = nonce if nonce is not None else (secrets.randbits(32) or 1)
         self._outstanding.clear()
         self._early.clear()
         last: Exception | None = None
@@ -93,13 +93,13 @@ class Link:
             # A lone delimiter ends whatever half frame the device still holds.
             self._send_wire(fr.DELIMITER)
             try:
-                reply = self._transact(Msg.HELLO, self.session.to_bytes(4, "little"), timeout=timeout)
+                reply = self._transact(Msg.HELLO, self.nonce.to_bytes(4, "little"), timeout=timeout)
             except LinkTimeout as exc:
                 last = exc
                 continue
             hello = Hello.unpack(reply.payload)
-            if hello.nonce != self.session:
-                raise HandshakeError(f"device echoed nonce 0x{hello.nonce:08x}, expected 0x{self.session:08x}")
+            if hello.nonce != self.nonce:
+                raise HandshakeError(f"device echoed nonce 0x{hello.nonce:08x}, expected 0x{self.nonce:08x}")
             self.hello = hello
             self._deframer.max_wire = fr.cobs.encoded_size_max(hello.max_payload + fr.OVERHEAD)
             return hello
@@ -230,7 +230,7 @@ class Link:
     def _send(self, msg: Msg, payload: bytes, *, mangle: Callable[[bytes], bytes] | None = None) -> int:
         t0 = time.perf_counter()
         seq = self._next_seq()
-        packed = fr.Frame(msg, seq, self.session, bytes(payload)).pack()
+        packed = fr.Frame(msg, seq, self.nonce, bytes(payload)).pack()
         if mangle is not None:
             packed = mangle(packed)
         wire = fr.cobs.encode(packed) + fr.DELIMITER
@@ -262,8 +262,8 @@ class Link:
         while True:
             while self._pending:
                 frame = self._pending.pop(0)
-                if frame.session != self.session:
-                    self._drop("stale", f"session 0x{frame.session:08x} type 0x{frame.type:02x} seq {frame.seq}")
+                if frame.nonce != self.nonce:
+                    self._drop("stale", f"session 0x{frame.nonce:08x} type 0x{frame.type:02x} seq {frame.seq}")
                 elif frame.seq == seq or (frame.type == Msg.ERROR and frame.seq == fr.UNATTRIBUTED_SEQ):
                     return frame
                 elif frame.seq in self._outstanding:   # pipelined: another request's reply, kept for it

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from . import cobs
 
-HEADER = struct.Struct("<BBHIH")  # type, flags, seq, session, length
+HEADER = struct.Struct("<BBHIH")  # type, flags, seq, nonce (of the session), length
 CRC = struct.Struct("<I")
 OVERHEAD = HEADER.size + CRC.size  # 14 bytes around every payload
 DELIMITER = b"\x00"
@@ -27,13 +27,13 @@ class FrameError(ValueError):
 class Frame:
     type: int
     seq: int
-    session: int
+    nonce: int         # the session's: the handshake's nonce, 0 before it
     payload: bytes = b""
     flags: int = 0
 
     def pack(self) -> bytes:
         """The decoded frame: header, payload and CRC (no COBS, no delimiter)."""
-        body = HEADER.pack(self.type, self.flags, self.seq, self.session, len(self.payload)) + self.payload
+        body = HEADER.pack(self.type, self.flags, self.seq, self.nonce, len(self.payload)) + self.payload
         return body + CRC.pack(zlib.crc32(body))
 
     def encode(self) -> bytes:
@@ -45,13 +45,13 @@ def unpack(raw: bytes) -> Frame:
     """Parse a decoded frame, checking its length and CRC."""
     if len(raw) < OVERHEAD:
         raise FrameError("bad-frame", f"frame of {len(raw)} bytes is shorter than the {OVERHEAD}-byte minimum")
-    ftype, flags, seq, session, length = HEADER.unpack_from(raw)
+    ftype, flags, seq, nonce, length = HEADER.unpack_from(raw)
     if len(raw) != OVERHEAD + length:
         raise FrameError("bad-frame", f"frame says {length} payload bytes but carries {len(raw) - OVERHEAD}")
     body, (crc,) = raw[:-CRC.size], CRC.unpack_from(raw, len(raw) - CRC.size)
     if zlib.crc32(body) != crc:
         raise FrameError("bad-crc", f"CRC mismatch on a frame of type 0x{ftype:02x}")
-    return Frame(ftype, seq, session, bytes(raw[HEADER.size : HEADER.size + length]), flags)
+    return Frame(ftype, seq, nonce, bytes(raw[HEADER.size : HEADER.size + length]), flags)
 
 
 def decode(wire: bytes) -> Frame:
