@@ -5,17 +5,13 @@
 #include "board.h"
 
 #include "board_config.h"
-#include "common/counter.h"
 #include "common/stm32_gpio.h"
-#include "common/stm32_tim.h"
 #include "common/stm32_usart.h"
 #include "fw_config.h"
 
 #define USART_TX_PIN 6u
 #define USART_RX_PIN 7u
 #define USART_AF 7u
-
-static uint32_t core_hz = MSI_RESET_HZ;
 
 void board_early_init(void)
 {
@@ -29,20 +25,7 @@ void board_early_init(void)
     gpio_alternate(GPIOB_BASE, USART_TX_PIN, USART_AF, 0);
     gpio_alternate(GPIOB_BASE, USART_RX_PIN, USART_AF, 1);
 
-    /* USART1 from HSI16; should HSI16 never start, from SYSCLK (MSI, 4 MHz),
-     * which is then also what the core keeps running on. */
-    RCC_CR |= RCC_CR_HSION;
-    uint32_t kernel_hz = HSI_HZ;
-    uint32_t sel = RCC_CCIPR_SEL_HSI16;
-    uint32_t n = 0;
-    while ((RCC_CR & RCC_CR_HSIRDY) == 0u && n < 200000u) {
-        n++;
-    }
-    if ((RCC_CR & RCC_CR_HSIRDY) == 0u) {
-        kernel_hz = MSI_RESET_HZ;
-        sel = RCC_CCIPR_SEL_SYSCLK;
-    }
-    RCC_CCIPR = (RCC_CCIPR & ~(3u << RCC_CCIPR_USART1SEL_SHIFT)) | (sel << RCC_CCIPR_USART1SEL_SHIFT);
+    uint32_t kernel_hz = stm32l4_console_clock(RCC_CCIPR_USART1SEL_SHIFT);
     stm32_usart_open(USART1_BASE, stm32_usart_brr(kernel_hz, FW_BAUD));
 }
 
@@ -52,19 +35,7 @@ void board_init(void)
      * interrupt empties it. */
     stm32_usart_enable_rx_irq(USART1_BASE);
     nvic_enable_irq(USART1_IRQ);
-
-    uint32_t pclk1_hz;
-    core_hz = clock_init(&pclk1_hz);
-    counter_init(true);
-
-    RCC_APB1ENR1 |= RCC_APB1ENR1_TIM2EN;
-    (void)RCC_APB1ENR1;
-    stm32_heartbeat_start(stm32_tim_clock(core_hz, pclk1_hz));
-}
-
-uint32_t board_clock_hz(void)
-{
-    return core_hz;
+    stm32l4_board_start();
 }
 
 void usart1_irq_handler(void)

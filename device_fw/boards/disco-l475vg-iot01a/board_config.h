@@ -8,7 +8,6 @@
 #include "stm32l475.h"
 
 #define USART1_IRQ 37u
-#define TIM2_IRQ 28u
 
 void usart1_irq_handler(void);
 

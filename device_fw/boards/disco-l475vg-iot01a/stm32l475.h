@@ -1,70 +1,19 @@
-/* The STM32L475 registers this board uses (RM0351). */
+/* The STM32L475 (RM0351): its limits for common/stm32l4.h and the peripherals
+ * this board adds. */
 #ifndef DISCO_STM32L475_H
 #define DISCO_STM32L475_H
 
-#include "common/cortex_m.h"
+#define STM32L4_MAX_HZ 80000000u
+#define STM32L4_PLLN_MAX 86u
+#define STM32L4_PLLM_MASK 0x7u            /* 3 bits */
+#define STM32L4_HZ_PER_WAIT_STATE 16000000u   /* range 1 */
+#define STM32L4_HAS_BOOST 0
+#define FLASH_ACR_LATENCY_MASK 0x7u
 
-#define RCC_BASE 0x40021000u
-#define RCC_CR REG32(RCC_BASE + 0x00u)
-#define RCC_CFGR REG32(RCC_BASE + 0x08u)
-#define RCC_PLLCFGR REG32(RCC_BASE + 0x0Cu)
-#define RCC_AHB2ENR REG32(RCC_BASE + 0x4Cu)
-#define RCC_APB1ENR1 REG32(RCC_BASE + 0x58u)
-#define RCC_APB2ENR REG32(RCC_BASE + 0x60u)
-#define RCC_CCIPR REG32(RCC_BASE + 0x88u)
-#define RCC_CSR REG32(RCC_BASE + 0x94u)
+#include "common/stm32l4.h"
 
-#define RCC_CR_MSIRGSEL (1u << 3)
-#define RCC_CR_MSIRANGE(cr) (((cr) >> 4) & 0xFu)
-#define RCC_CR_HSION (1u << 8)
-#define RCC_CR_HSIRDY (1u << 10)
-#define RCC_CR_PLLON (1u << 24)
-#define RCC_CR_PLLRDY (1u << 25)
-#define RCC_CSR_MSISRANGE(csr) (((csr) >> 8) & 0xFu)
-#define RCC_CFGR_SW_HSI 0x1u
-#define RCC_CFGR_SW_PLL 0x3u
-#define RCC_CFGR_SWS(cfgr) (((cfgr) >> 2) & 0x3u)
-#define RCC_CFGR_HPRE_SHIFT 4
-#define RCC_CFGR_PPRE1_SHIFT 8
-#define RCC_PLLCFGR_PLLSRC_HSI16 0x2u
-#define RCC_PLLCFGR_PLLM_SHIFT 4      /* M - 1, 3 bits */
-#define RCC_PLLCFGR_PLLN_SHIFT 8
-#define RCC_PLLCFGR_PLLREN (1u << 24)
-#define RCC_PLLCFGR_PLLR_SHIFT 25     /* R / 2 - 1 */
-#define RCC_AHB2ENR_GPIOAEN (1u << 0)
-#define RCC_AHB2ENR_GPIOBEN (1u << 1)
-#define RCC_APB1ENR1_TIM2EN (1u << 0)
-#define RCC_APB1ENR1_PWREN (1u << 28)
 #define RCC_APB2ENR_USART1EN (1u << 14)
 #define RCC_CCIPR_USART1SEL_SHIFT 0
-#define RCC_CCIPR_SEL_SYSCLK 0x1u
-#define RCC_CCIPR_SEL_HSI16 0x2u
-
-#define PWR_BASE 0x40007000u
-#define PWR_CR1 REG32(PWR_BASE + 0x00u)
-#define PWR_SR2 REG32(PWR_BASE + 0x14u)
-#define PWR_CR1_VOS_SHIFT 9
-#define PWR_CR1_VOS_MASK (0x3u << PWR_CR1_VOS_SHIFT)
-#define PWR_CR1_VOS_RANGE1 (0x1u << PWR_CR1_VOS_SHIFT)
-#define PWR_SR2_VOSF (1u << 10)
-
-#define FLASH_ACR REG32(0x40022000u)
-#define FLASH_ACR_LATENCY_MASK 0x7u
-#define FLASH_ACR_PRFTEN (1u << 8)
-#define FLASH_ACR_ICEN (1u << 9)
-#define FLASH_ACR_DCEN (1u << 10)
-
-#define GPIOA_BASE 0x48000000u
-#define GPIOB_BASE 0x48000400u
 #define USART1_BASE 0x40013800u
-#define TIM2_BASE 0x40000000u
-
-#define HSI_HZ 16000000u
-#define MSI_RESET_HZ 4000000u
-
-/* Bring the core to FW_CLOCK_HZ from HSI16 through the PLL; on any timeout
- * stay on (or return to) HSI16. Returns HCLK, read back from RCC; *pclk1_hz
- * gets the APB1 clock (TIM2's bus). */
-uint32_t clock_init(uint32_t *pclk1_hz);
 
 #endif

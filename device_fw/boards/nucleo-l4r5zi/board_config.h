@@ -8,7 +8,6 @@
 #include "stm32l4r5.h"
 
 #define LPUART1_IRQ 70u
-#define TIM2_IRQ 28u
 
 void lpuart1_irq_handler(void);
 

@@ -1,18 +1,19 @@
-/* Clock tree of the STM32L4R5 on the NUCLEO-L4R5ZI (RM0432, sections 5 and 6):
- *   HSI16 -> /M=2 -> 8 MHz -> xN -> VCO -> /R=2 -> SYSCLK = FW_CLOCK_HZ (120 MHz)
- *   AHB, APB1 and APB2 /1 (all three may run at 120 MHz).
- * Above 80 MHz the core needs voltage range 1 in boost mode (PWR_CR5.R1MODE
- * = 0) and one flash wait state per 20 MHz; the switch to the PLL goes through
- * AHB /2 for at least 1 us (RM0432, "Dynamic voltage scaling management").
+/* Clock tree of the STM32L4 family boards (RM0351 and RM0432, sections 5 and 6):
+ *   HSI16 -> /M=2 -> 8 MHz -> xN -> VCO -> /R=2 -> SYSCLK = FW_CLOCK_HZ
+ *   AHB, APB1 and APB2 /1.
+ * Voltage range 1 (the reset value) with one flash wait state per
+ * STM32L4_HZ_PER_WAIT_STATE; above 80 MHz the L4+ needs range 1 in boost mode
+ * (PWR_CR5.R1MODE = 0), and the switch to the PLL goes through AHB /2 for at
+ * least 1 us (RM0432, "Dynamic voltage scaling management").
  * HSI16 is the reference rather than MSI: it needs no LSE to be accurate
- * (factory trimmed to 1 %), and the LPUART runs from it too, so its baud rate
- * never depends on the PLL. The board's HSE depends on solder bridges; unused.
- * Every wait on a ready bit is bounded; on any timeout the core returns to
- * HSI16 (or stays on MSI, 4 MHz, if HSI16 never started) and the clock is
- * always computed from what RCC reports, never assumed. */
+ * (factory trimmed to 1 %), and the console UART runs from it too, so its
+ * baud rate never depends on the PLL; the boards' HSE depends on their
+ * assembly and is unused. Every wait on a ready bit is bounded; on any
+ * timeout the core returns to HSI16 (or stays on MSI, 4 MHz, if HSI16 never
+ * started) and the clock is always computed from what RCC reports. */
+#include "board_config.h"
 #include "common/bounded_wait.h"
 #include "fw_config.h"
-#include "stm32l4r5.h"
 
 #define PLL_M 2u
 #define PLL_R 2u
@@ -20,14 +21,13 @@
 #define PLL_N (FW_CLOCK_HZ * PLL_R / PLL_INPUT_HZ)
 #define VCO_HZ (PLL_INPUT_HZ * PLL_N)
 
-_Static_assert(FW_CLOCK_HZ <= 120000000u, "STM32L4R5 runs at most at 120 MHz");
+_Static_assert(FW_CLOCK_HZ <= STM32L4_MAX_HZ, "CLOCK_HZ above what this STM32L4 part runs at");
 _Static_assert((FW_CLOCK_HZ * PLL_R) % PLL_INPUT_HZ == 0u, "CLOCK_HZ must be a multiple of 4 MHz");
-_Static_assert(PLL_N >= 8u && PLL_N <= 127u, "PLLN out of range for this CLOCK_HZ");
+_Static_assert(PLL_N >= 8u && PLL_N <= STM32L4_PLLN_MAX, "PLLN out of range for this CLOCK_HZ");
 _Static_assert(VCO_HZ >= 64000000u && VCO_HZ <= 344000000u, "VCO out of range for this CLOCK_HZ");
 
-#define NEEDS_BOOST (FW_CLOCK_HZ > 80000000u)
-/* Range 1: up to 20 MHz per wait state (boost and normal alike up to 80 MHz). */
-#define FLASH_WAIT_STATES ((FW_CLOCK_HZ - 1u) / 20000000u)
+#define NEEDS_BOOST (STM32L4_HAS_BOOST && FW_CLOCK_HZ > 80000000u)
+#define FLASH_WAIT_STATES ((FW_CLOCK_HZ - 1u) / STM32L4_HZ_PER_WAIT_STATE)
 
 /* About 50 ms at 16 MHz; real parts are ready within microseconds. */
 #define READY_TIMEOUT 200000u
@@ -45,7 +45,9 @@ static void fall_back_to_hsi(void)
     RCC_CFGR = RCC_CFGR_SW_HSI;                   /* prescalers /1 */
     (void)wait_set(&RCC_CFGR, 0x3u << 2, RCC_CFGR_SW_HSI << 2);
     RCC_CR &= ~RCC_CR_PLLON;
-    PWR_CR5 |= PWR_CR5_R1MODE;                    /* 16 MHz needs no boost */
+    if (STM32L4_HAS_BOOST) {
+        PWR_CR5 |= PWR_CR5_R1MODE;                /* 16 MHz needs no boost */
+    }
     FLASH_ACR = FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;   /* 0 wait states */
 }
 
@@ -114,7 +116,7 @@ static uint32_t msi_hz(void)
 static uint32_t sysclk_from_rcc(void)
 {
     uint32_t pll = RCC_PLLCFGR;
-    uint32_t m = ((pll >> RCC_PLLCFGR_PLLM_SHIFT) & 0xFu) + 1u;
+    uint32_t m = ((pll >> RCC_PLLCFGR_PLLM_SHIFT) & STM32L4_PLLM_MASK) + 1u;
     uint32_t n = (pll >> RCC_PLLCFGR_PLLN_SHIFT) & 0x7Fu;
     uint32_t r = (((pll >> RCC_PLLCFGR_PLLR_SHIFT) & 3u) + 1u) * 2u;
     uint32_t source = (pll & 3u) == RCC_PLLCFGR_PLLSRC_HSI16 ? HSI_HZ : msi_hz();
