@@ -41,6 +41,16 @@ struct proto_device {
     uint32_t model_output_bytes;
 };
 
+/* A served INFER request and its reply, for a host that sends it again. */
+struct proto_replay {
+    bool used;
+    uint32_t session;
+    uint16_t seq;
+    uint32_t request_crc;   /* the request frame's own CRC: the same bytes, not only the same seq */
+    uint16_t length;
+    uint8_t payload[PROTO_REPLAY_PAYLOAD_MAX];
+};
+
 struct proto_server {
     const struct proto_device *dev;
     struct cobs_decoder dec;
@@ -51,6 +61,9 @@ struct proto_server {
     uint32_t session;
     uint32_t frames_ok;
     uint32_t frames_bad;
+    uint32_t replays;       /* requests answered again from `replay` */
+    uint32_t replay_next;
+    struct proto_replay replay[PROTO_REPLAY_DEPTH];
     uint8_t rx[PROTO_FRAME_MAX];
     uint8_t tx[PROTO_FRAME_MAX];
 };
