@@ -41,6 +41,10 @@ MIN_CHUNK = 32
 CLEAN_RUN = 16
 
 
+class _Smaller(Exception):
+    """The request is larger than the frames the line now carries: send its data in chunks instead."""
+
+
 class _Fault(Exception):
     """This request's exchange failed in a way that sending it again may cure; `error` is what the caller
     sees when it may not be sent again."""
@@ -187,7 +191,11 @@ class Link:
         start = 0
         while start < len(data):
             chunk = view[start : start + self.chunk_payload - WRITE_HEADER.size]
-            reply = self.request(Msg.WRITE, WRITE_HEADER.pack(offset + start) + chunk)
+            payload = WRITE_HEADER.pack(offset + start) + chunk
+            try:   # a noisy line shrinks the chunks: then this one is split again rather than sent again
+                reply = self._exchange(Msg.WRITE, payload, timeout=None, smaller=len(payload) if len(chunk) > 1 else None)
+            except _Smaller:
+                continue
             got = _unpack(WRITE_ACK, reply, "WRITE_ACK")
             if got != (offset + start, len(chunk)):
                 raise ProtocolError(f"WRITE_ACK for offset {got[0]}, length {got[1]}; sent {offset + start}, {len(chunk)}")
@@ -198,7 +206,11 @@ class Link:
         start = offset
         while start < offset + length:
             n = min(self.chunk_payload - READ_HEADER.size, offset + length - start)
-            reply = self.request(Msg.READ, READ_REQ.pack(buffer, start, n))
+            try:
+                reply = self._exchange(Msg.READ, READ_REQ.pack(buffer, start, n), timeout=None,
+                                       smaller=READ_HEADER.size + n if n > 1 else None)
+            except _Smaller:
+                continue
             buf, off = _unpack(READ_HEADER, reply, "READ_DATA")
             data = reply.payload[READ_HEADER.size :]
             if (buf, off, len(data)) != (buffer, start, n):
@@ -222,10 +234,15 @@ class Link:
         or, with None, on what the input buffer holds."""
         payload = b"" if data is None else bytes(data)
         retried = self.stats.retransmissions
-        if len(payload) > self.chunk_payload:
+        if payload and len(payload) <= self.chunk_payload:
+            try:
+                reply = self._exchange(Msg.INFER, payload, timeout=None, smaller=len(payload))
+                return self._unpack_infer(reply, self.stats.retransmissions - retried)
+            except _Smaller:
+                pass
+        if payload:   # a noisy line: the input in chunks, then the inference on the input buffer
             self.write_tensor(payload)
-            payload = b""
-        reply = self.request(Msg.INFER, payload)
+        reply = self.request(Msg.INFER, b"")
         return self._unpack_infer(reply, self.stats.retransmissions - retried)
 
     def infer_stream(self, inputs: Iterable[bytes], *, depth: int = 2) -> Iterator[InferResult]:
@@ -251,7 +268,11 @@ class Link:
 
     def _infer_result(self, seq: int) -> InferResult:
         retried = self.stats.retransmissions
-        reply = self._result(seq, None, self.retries)
+        data = self._requests[seq][1]
+        try:
+            reply = self._result(seq, None, self.retries, smaller=len(data))
+        except _Smaller:   # the line needs smaller frames now: this input goes in chunks
+            return replace(self.infer(data), retries=self.stats.retransmissions - retried)
         return self._unpack_infer(reply, self.stats.retransmissions - retried)
 
     def _unpack_infer(self, reply: fr.Frame, retries: int) -> InferResult:
@@ -284,9 +305,10 @@ class Link:
         self.stats.bytes_sent += len(wire)
 
     def _exchange(self, msg: Msg, payload: bytes, *, timeout: float | None,
-                  mangle: Callable[[bytes], bytes] | None = None, retries: int | None = None) -> fr.Frame:
+                  mangle: Callable[[bytes], bytes] | None = None, retries: int | None = None,
+                  smaller: int | None = None) -> fr.Frame:
         seq = self._send(msg, payload, mangle=mangle)
-        return self._result(seq, timeout, self.retries if retries is None else retries)
+        return self._result(seq, timeout, self.retries if retries is None else retries, smaller=smaller)
 
     def _send(self, msg: Msg, payload: bytes, *, mangle: Callable[[bytes], bytes] | None = None,
               seq: int | None = None) -> int:
@@ -305,8 +327,12 @@ class Link:
         self._requests[seq] = (msg, bytes(payload))
         return seq
 
-    def _result(self, seq: int, timeout: float | None, retries: int) -> fr.Frame:
-        """The reply to request `seq`, sending it again (same seq) after each fault, `retries` times at most."""
+    def _result(self, seq: int, timeout: float | None, retries: int, *, smaller: int | None = None) -> fr.Frame:
+        """The reply to request `seq`, sending it again (same seq) after each fault, `retries` times at most.
+
+        With `smaller` (the bytes of its request or reply payload that the caller could split), a request
+        larger than the frames the line now carries is abandoned (_Smaller) instead of sent again: its
+        caller sends the data in smaller pieces."""
         msg = self._requests[seq][0]
         why: list[str] = []
         while True:
@@ -322,6 +348,9 @@ class Link:
                         raise fault.error from None
                     raise RetriesExhausted(f"{msg.name} (seq {seq}) failed {len(why)} times in a row "
                                            f"({_tally(why)}); the line or the device is down") from None
+                if smaller is not None and smaller > self.chunk_payload:
+                    self._forget(seq)
+                    raise _Smaller() from None
                 log.debug("%s seq %d: %s; sending it again", msg.name, seq, fault.why)
                 self.stats.retransmissions += 1
                 self._send(msg, self._requests[seq][1], seq=seq)
