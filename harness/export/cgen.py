@@ -60,10 +60,22 @@ def _rq(r: dict[str, str] | None) -> str:
     return "{NULL, NULL}" if r is None else f"{{{_ref(r['mult'])}, {_ref(r['shift'])}}}"
 
 
+_ORDER = {1: "RT_KRON_B_FIRST", 2: "RT_KRON_A_FIRST"}
+
+
 def _term(t: dict[str, Any], dtype: str) -> str:
-    return (f"    {{{_KIND[t['kind']]}, {t['order']}, {t['in']}, {t['out']},\n"
-            f"     {_mat(t['a'], dtype)},\n     {_mat(t['b'], dtype)},\n"
-            f"     {_ref(t['indptr'])}, {_ref(t['indices'])}, {_rq(t['mid'])}, {_rq(t['acc'])}}},\n")
+    kind, a, b = t["kind"], _mat(t["a"], dtype), _mat(t["b"], dtype)
+    if kind == "dense":
+        body = f".p.dense = {{{a}, {_rq(t['acc'])}}}"
+    elif kind == "kron":
+        body = (f".p.kron = {{{t['in']}, {t['out']}, {_ORDER[t['order']]},\n       {a},\n       {b},\n"
+                f"       {_rq(t['mid'])}, {_rq(t['acc'])}}}")
+    elif kind == "csr":
+        body = (f".p.csr = {{{t['in']}, {t['out']}, {a},\n       {_ref(t['indptr'])}, {_ref(t['indices'])}, "
+                f"{_rq(t['acc'])}}}")
+    else:
+        body = f".p.lowrank = {{{a},\n       {b},\n       {_rq(t['mid'])}, {_rq(t['acc'])}}}"
+    return f"    {{{_KIND[kind]}, {body}}},\n"
 
 
 def _linear(name: str, layer: dict[str, Any], dtype: str) -> str:

@@ -148,22 +148,39 @@ def lower(graph: Graph, dtype: str, *, input_scale: float | None = None,
     return Lowered(structure, b.arrays)
 
 
-def _term_scratch(t: dict[str, Any]) -> int:
-    if t["kind"] == "kron":
+def _pair_words(n: int) -> int:
+    return (n + 1) // 2
+
+
+def _term_scratch(t: dict[str, Any], dtype: str) -> int:
+    """Scratch bytes of one term's kernel (rt_<kind>_<format>_get_buffer_size)."""
+    kind = t["kind"]
+    if dtype == "int8":
+        if kind == "dense":
+            return 4 * _pair_words(t["a"]["cols"])
+        if kind == "kron":
+            (m1, n1), (m2, n2) = (t["a"]["rows"], t["a"]["cols"]), (t["b"]["rows"], t["b"]["cols"])
+            first_len, first_count, mid_len, mid_count = (n2, n1, n1, m2) if t["order"] == 1 else (n1, n2, n2, m1)
+            return 4 * (first_count * _pair_words(first_len) + (mid_count + 1) * _pair_words(mid_len))
+        if kind == "lowrank":
+            return 4 * (_pair_words(t["a"]["cols"]) + _pair_words(t["a"]["rows"]))
+        return 0
+    if kind == "kron":
         n = t["a"]["cols"] * t["b"]["cols"]
         pad = n if n != t["in"] else 0
         mid = t["a"]["cols"] * t["b"]["rows"] if t["order"] == 1 else t["a"]["rows"] * t["b"]["cols"]
         transposed = n if t["order"] == 2 else 0
-        return pad + transposed + mid
-    if t["kind"] == "lowrank":
-        return t["a"]["rows"]
+        return 4 * (pad + transposed + mid)
+    if kind == "lowrank":
+        return 4 * t["a"]["rows"]
     return 0
 
 
 def arena_bytes(s: dict[str, Any]) -> int:
     """The runtime's arena rule (rt_arena_bytes in device_fw/runtime/rt_model.c)."""
-    scratch = max((_term_scratch(t) for layer in s["layers"].values() for t in layer["terms"]), default=0)
-    return 4 * (2 * s["hidden"] + 2 * s["gates"] * s["hidden"] + scratch)
+    scratch = max((_term_scratch(t, s["dtype"]) for layer in s["layers"].values() for t in layer["terms"]),
+                  default=0)
+    return 4 * (2 * s["hidden"] + 2 * s["gates"] * s["hidden"]) + 4 * ((scratch + 3) // 4)
 
 
 def input_bytes(s: dict[str, Any]) -> int:
