@@ -10,9 +10,19 @@ void rt_csr_s8(const struct rt_csr_params *p, const int8_t *x, const int32_t *ac
 {
     const int8_t *v = p->values.q;
     const uint16_t *col = p->indices;
-    uint32_t at = p->indptr[0];
+    const uint16_t *indptr = p->indptr;
+    const int32_t *mult = p->acc.mult;
+    const uint8_t *shift = p->acc.shift;
+    uint32_t at = indptr[0];
     for (uint32_t i = 0; i < p->out; i++) {
-        uint32_t end = p->indptr[i + 1u];
+        uint32_t end = indptr[i + 1u];
+        if (at == end) {
+            /* No entries: the row adds 0. */
+            if (acc != y) {
+                y[i] = acc != NULL ? acc[i] : 0;
+            }
+            continue;
+        }
         int32_t s0 = 0, s1 = 0;
         for (; at + 4u <= end; at += 4u) {
             s0 += v[at] * x[col[at]];
@@ -23,12 +33,8 @@ void rt_csr_s8(const struct rt_csr_params *p, const int8_t *x, const int32_t *ac
         for (; at < end; at++) {
             s0 += v[at] * x[col[at]];
         }
-        int32_t s = s0 + s1;
-        if (acc == NULL) {
-            y[i] = rt_requant(s, p->acc.mult[i], p->acc.shift[i]);
-        } else if (s != 0 || acc != y) {
-            y[i] = rt_qadd(acc[i], rt_requant(s, p->acc.mult[i], p->acc.shift[i]));
-        }
+        int32_t r = rt_requant(s0 + s1, mult[i], shift[i]);
+        y[i] = acc != NULL ? rt_qadd(acc[i], r) : r;
     }
 }
 

@@ -69,6 +69,12 @@ static inline int32_t rt_qadd(int32_t a, int32_t b)
     return __qadd(a, b);
 }
 
+/* (a >> 16) · (int16)b + acc */
+static inline int32_t rt_smlatb(uint32_t a, int32_t b, int32_t acc)
+{
+    return __smlatb((int32_t)a, b, acc);
+}
+
 /* (a·b + 2^31) >> 32: round(a·b / 2^32), halves up. */
 static inline int32_t rt_smmulr(int32_t a, int32_t b)
 {
@@ -112,6 +118,11 @@ static inline int32_t rt_smuad(uint32_t a, uint32_t b)
 static inline int32_t rt_qadd(int32_t a, int32_t b)
 {
     return rt_sat32((int64_t)a + b);
+}
+
+static inline int32_t rt_smlatb(uint32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)(uint32_t)((int64_t)acc + (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)b);
 }
 
 static inline int32_t rt_smmulr(int32_t a, int32_t b)
@@ -193,9 +204,26 @@ static inline int32_t rt_dot_pair(const int16_t *a, const int16_t *b, uint32_t w
 /* int8 x[i * stride] for i < n (zero where the index reaches `limit`) -> pair layout in v. */
 static inline void rt_pack_s8(const int8_t *x, uint32_t stride, uint32_t limit, uint32_t n, int16_t *v)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t at = i * stride;
-        v[rt_pair_index(n, i)] = at < limit ? x[at] : 0;
+    uint32_t full = n & ~3u;
+    if ((n - 1u) * stride < limit) {
+        /* No padding: straight copies, the middle two of each group swapped. */
+        const int8_t *p = x;
+        for (uint32_t i = 0; i < full; i += 4u) {
+            v[i] = p[0];
+            v[i + 1u] = p[2u * stride];
+            v[i + 2u] = p[stride];
+            v[i + 3u] = p[3u * stride];
+            p += 4u * stride;
+        }
+        for (uint32_t i = full; i < n; i++) {
+            v[i] = *p;
+            p += stride;
+        }
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t at = i * stride;
+            v[rt_pair_index(n, i)] = at < limit ? x[at] : 0;
+        }
     }
     if (n & 1u) {
         v[n] = 0;

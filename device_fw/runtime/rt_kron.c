@@ -64,32 +64,48 @@ static RT_ALWAYS_INLINE void stage2(const int16_t *mid, uint32_t mstride, uint32
     if (words == 1u && shift == 32u) {
         uint32_t f0 = rt_load32(f);
         if (acc == NULL) {
-            for (; count != 0u; count--) {
+            for (; count >= 2u; count -= 2u) {
+                int32_t s0 = rt_smmulr(rt_smuad(rt_load32(mid), f0), mult);
+                int32_t s1 = rt_smmulr(rt_smuad(rt_load32(mid + mstride), f0), mult);
+                y[0] = s0;
+                y[stride] = s1;
+                mid += 2u * mstride;
+                y += 2u * stride;
+            }
+            if (count != 0u) {
                 *y = rt_smmulr(rt_smuad(rt_load32(mid), f0), mult);
-                mid += mstride;
-                y += stride;
             }
         } else {
-            for (; count != 0u; count--) {
+            for (; count >= 2u; count -= 2u) {
+                int32_t s0 = rt_smmulr(rt_smuad(rt_load32(mid), f0), mult);
+                int32_t s1 = rt_smmulr(rt_smuad(rt_load32(mid + mstride), f0), mult);
+                y[0] = rt_qadd(acc[0], s0);
+                y[stride] = rt_qadd(acc[stride], s1);
+                mid += 2u * mstride;
+                acc += 2u * stride;
+                y += 2u * stride;
+            }
+            if (count != 0u) {
                 *y = rt_qadd(*acc, rt_smmulr(rt_smuad(rt_load32(mid), f0), mult));
-                mid += mstride;
-                acc += stride;
-                y += stride;
             }
         }
         return;
     }
     if (words == 2u && shift == 32u) {
         uint32_t f0 = rt_load32(f), f1 = rt_load32(f + 2);
-        for (; count != 0u; count--) {
-            int32_t s = rt_smlad(rt_load32(mid + 2), f1, rt_smuad(rt_load32(mid), f0));
-            s = rt_smmulr(s, mult);
-            *y = acc != NULL ? rt_qadd(*acc, s) : s;
-            mid += mstride;
-            if (acc != NULL) {
-                acc += stride;
+        if (acc == NULL) {
+            for (; count != 0u; count--) {
+                *y = rt_smmulr(rt_smlad(rt_load32(mid + 2), f1, rt_smuad(rt_load32(mid), f0)), mult);
+                mid += mstride;
+                y += stride;
             }
-            y += stride;
+        } else {
+            for (; count != 0u; count--) {
+                *y = rt_qadd(*acc, rt_smmulr(rt_smlad(rt_load32(mid + 2), f1, rt_smuad(rt_load32(mid), f0)), mult));
+                mid += mstride;
+                acc += stride;
+                y += stride;
+            }
         }
         return;
     }

@@ -102,8 +102,7 @@ static inline int32_t lut(const uint32_t *table, int32_t x)
 {
     uint32_t u = (uint32_t)(rt_ssat16(x) + 32768);
     uint32_t e = table[u >> 7];
-    int32_t lo = (int16_t)(e & 0xFFFFu), d = (int32_t)e >> 16;
-    return lo + ((d * (int32_t)(u & 127u) + 64) >> 7);
+    return (int16_t)(e & 0xFFFFu) + (rt_smlatb(e, (int32_t)(u & 127u), 64) >> 7);
 }
 
 /* Q.30 product sum -> hidden int8 in RT_HIDDEN_FRAC, rounded, saturated. */

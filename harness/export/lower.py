@@ -87,7 +87,14 @@ def _term(b: _Builder, name: str, t: Term, in_scale: float | None, mid_peak: flo
     target = 2.0 ** -qz.PRE_FRAC
     sa = b.arrays[d["a"]["scale"]].astype(np.float64)
     if t.kind in ("dense", "csr"):
-        d["acc"] = b.requant(name + "_acc", sa * in_scale / target)
+        factors = sa * in_scale / target
+        if t.kind == "csr":
+            # A row without entries never uses its factor (its sum is 0); giving it a
+            # stored row's keeps the vector in one range, so it can take shift 32.
+            stored = np.diff(t.indptr) > 0
+            if stored.any():
+                factors = np.where(stored, factors, factors[stored][0])
+        d["acc"] = b.requant(name + "_acc", factors)
         return d
     sb = b.arrays[d["b"]["scale"]].astype(np.float64)
     mid_scale = qz.MID_HEADROOM * (mid_peak or 0.0) / 32767.0 or 1.0 / 32767.0

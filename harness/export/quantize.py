@@ -78,7 +78,7 @@ def multiplier(m: float) -> tuple[int, int]:
     return mult, shift
 
 
-SHIFT32_BITS = 21
+SHIFT32_BITS = 16   # relative error of the factor at most 2^-17
 
 
 def multipliers(ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
