@@ -50,6 +50,16 @@ static void reject_damaged(struct proto_server *s, uint8_t code, const char *det
     send_error(s, code, 0, PROTO_SEQ_UNATTRIBUTED, s->session, detail);
 }
 
+static uint32_t window_begin(const struct proto_device *dev)
+{
+    return dev->window_begin != NULL ? dev->window_begin() : dev->counter_read();
+}
+
+static uint32_t window_end(const struct proto_device *dev)
+{
+    return dev->window_end != NULL ? dev->window_end() : dev->counter_read();
+}
+
 static bool buffers_shared(const struct proto_device *dev)
 {
     const uint8_t *in_end = dev->input + dev->input_capacity;
@@ -187,9 +197,9 @@ static void handle_echo(struct proto_server *s, const struct frame_view *f)
     /* Only the copy is timed. With shared buffers source and destination are
      * the same memory; the firmware's memmove still moves every word then, so
      * the figure stays the cost of a copy of len bytes. */
-    uint32_t t0 = dev->counter_read();
+    uint32_t t0 = window_begin(dev);
     memmove(dev->output, dev->input, len);
-    uint32_t t1 = dev->counter_read();
+    uint32_t t1 = window_end(dev);
     uint8_t *p = reply_payload(s);
     put_le32(&p[0], len);
     put_le32(&p[4], crc32_update(0, dev->output, len));
@@ -265,9 +275,9 @@ static void handle_infer(struct proto_server *s, const struct frame_view *f)
     if (f->length != 0u) {
         memcpy(dev->input, f->payload, f->length);
     }
-    uint32_t t0 = dev->counter_read();
+    uint32_t t0 = window_begin(dev);
     int cls = dev->infer(dev->input, dev->output);
-    uint32_t t1 = dev->counter_read();
+    uint32_t t1 = window_end(dev);
     if (cls < 0) {
         send_error(s, PROTO_ERR_BAD_STATE, f->type, f->seq, f->session, "inference failed");
         return;

@@ -31,6 +31,11 @@ struct proto_device {
     uint32_t stack_size;
     uint32_t (*stack_peak)(void);
     uint32_t (*counter_read)(void);                  /* free-running, in counter units */
+    /* Optional: the start and end of a timed window (the counter's value at
+     * each); NULL means plain counter_read. The firmware uses them to keep
+     * the timed window free of other work (boards/common/counter.h). */
+    uint32_t (*window_begin)(void);
+    uint32_t (*window_end)(void);
     void (*write)(const uint8_t *data, size_t len);  /* blocking serial output */
 
     /* The compiled-in model, or infer == NULL when there is none. infer reads
