@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# gcc builds the runtime for host tests; chromium renders the html report in a test.
-DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng gcc chromium
+# gcc builds the runtime for host tests; chromium renders the html report in a test; clang and its
+# runtime (libFuzzer, sanitizers) fuzz the firmware's protocol code in a test.
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng gcc chromium \
+                clang libclang-rt-14-dev
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOARD  ?= nucleo-f446re
 ZOO    ?= models/zoo
