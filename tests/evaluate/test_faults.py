@@ -137,11 +137,15 @@ def test_an_emulator_that_stops_or_dies_is_brought_back(how, har_model, clean, t
         assert [e.kind for e in read_events(out)] == ["recovery"]
 
 
-def test_a_second_writer_on_one_folder_is_refused(har_model, tmp_path):
+def test_a_second_writer_on_one_folder_is_refused(har_model, clean, tmp_path):
+    """The first run is held mid-run by a line that stalls (so it surely still runs while the others try),
+    then interrupted; a --resume afterwards completes the table with each sample once."""
     out = tmp_path / "run"
+    env = faultproxy.install(tmp_path / "bin", stall_at=1_000, stall_s=600)
     first = subprocess.Popen([sys.executable, "-m", "harness", "run", "--board", "nucleo-f446re", "--models",
-                              str(har_model), "--limit", str(LIMIT), "--report-dir", str(out)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+                              str(har_model), "--limit", str(LIMIT), "--report-dir", str(out), "--timeout", "600"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=default_signals)
     try:
         deadline = time.monotonic() + 120
         while not read_journal(out / "samples.jsonl"):
@@ -152,7 +156,10 @@ def test_a_second_writer_on_one_folder_is_refused(har_model, tmp_path):
             lines = second.stderr.strip().splitlines()
             assert second.returncode == 2 and len(lines) == 1, second.stderr
             assert f"is being written by another run (pid {first.pid} on " in lines[0]
-        assert first.wait(timeout=300) == 0
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130
     finally:
         first.kill()
-    assert sorted(_table(out)) == list(range(LIMIT))   # the first run's results, each once
+    resumed = _run(har_model, out, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    _check_against(clean, out)
