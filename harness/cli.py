@@ -52,7 +52,6 @@ def _debug_logging(args) -> None:
 
 
 def cmd_boards(args) -> int:
-    import attrs
     from .boards import boards, read_map, write_map
     from .boards.detect import UsbProvider, scan
     from .device import where_it_runs
@@ -97,9 +96,8 @@ def cmd_boards(args) -> int:
     print()
     rows = [("board", "core", "clock", "flash", "RAM", "runs now on")]
     for b in boards().values():
-        mine = tuple(attrs.evolve(p, board=b.name) if p.board is None and b.hardware else p for p in places)
         rows.append((b.name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB",
-                     f"{b.ram.size // 1024} KiB", where_it_runs(b, attached, mine if places else ())))
+                     f"{b.ram.size // 1024} KiB", where_it_runs(b, attached, places)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

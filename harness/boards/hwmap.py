@@ -31,7 +31,7 @@ import yaml
 
 from .catalog import FLASH_METHODS, boards as catalog_boards
 from .detect import AttachedBoard, ListPortsProvider, MbedToolsProvider, Provider, Scan, UnidentifiedProbe, UsbProvider
-from .places import COORDINATOR_ENV, PLACE_ENV, PlaceError, PlaceProvider, PlaceRef, place_entry
+from .places import PlaceError, PlaceProvider, PlaceRef, place_entry
 
 HARDWARE_MAP_ENV = "HARNESS_HARDWARE_MAP"   # the default of --hardware-map, read only where options are parsed
 

@@ -96,7 +96,8 @@ class PlaceProvider:
         if not place or " " in place:
             raise PlaceError(f"{source}: {place!r} is not a labgrid place name")
         address = coordinator_address(coordinator)
-        ref = next((p for p in known if p.place == place and p.coordinator == address), None)
+        # The map's entry of that name: on the coordinator given, or (none given) on its own.
+        ref = next((p for p in known if p.place == place and (coordinator is None or p.coordinator == address)), None)
         self.places = (attrs.evolve(ref, source=source) if ref is not None
                        else PlaceRef(None, place, address, source=source),)
         self.name = f"{source} {place}"

@@ -1,160 +1,19 @@
-"""A labgrid lab on this machine: a real coordinator and exporter on 127.0.0.1 exporting a simulated board.
-
-- `labgrid-coordinator` listens on a free port of 127.0.0.1, in a folder of
-  its own (it keeps places.yaml in its working directory);
-- a simulated NUCLEO-F446RE (tests/simboard.py) is exported by
-  `labgrid-exporter` (name bench-sim, published host 127.0.0.1): its serial
-  port as a RawSerialPort, which the exporter serves through ser2net (Debian's)
-  while the place is acquired. labgrid's exporter serves only device paths
-  under /dev, so the stable path is a symlink in /dev/shm to the simulated
-  board's pty link (on a lab host it is a /dev/serial/by-id link or a udev
-  match);
-- the place `sim-nucleo-1` matches that resource, tagged board=nucleo-f446re;
-  the drive is named by the hardware map entry (`drive:`), since labgrid
-  exports a probe's drive only as a USB block device (docs/lab.md).
-
-Every process is started here and stopped here, on failure too: terminated,
-then killed after a bounded wait; each child has SIGINT/SIGTERM at their
-defaults and dies with this process (PR_SET_PDEATHSIG). The exporter runs in
-its own process group, so the ser2net it starts goes with it.
-"""
+"""Fixtures: a labgrid lab on this machine, a real coordinator and exporter on 127.0.0.1 exporting a simulated
+board; the pieces and what they stand for are described in labsetup.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from harness.targets.qemu import die_with_parent, free_port
-from procs import default_signals
+from harness.targets.qemu import free_port
+from labsetup import EXPORTER, PLACE, PLACE_2, SERIAL, SERIAL_2, ExportedSim, Lab, Proc, lab_missing, tool, wait_for
 from simboard import SimBoard
-
-ROOT = Path(__file__).resolve().parents[2]
-SERIAL = "066BFF555150836687109901"
-EXPORTER = "bench-sim"
-PLACE = "sim-nucleo-1"
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str | None:
-    found = BIN / name
-    return str(found) if found.exists() else shutil.which(name)
-
-
-def _ser2net() -> str | None:
-    return shutil.which("ser2net") or ("/usr/sbin/ser2net" if os.path.exists("/usr/sbin/ser2net") else None)
-
-
-def lab_missing() -> str | None:
-    """Why the labgrid tests cannot run here, or None."""
-    try:
-        import labgrid  # noqa: F401
-    except ImportError:
-        return "labgrid is not installed (pip install -e '.[lab]')"
-    if _tool("labgrid-coordinator") is None or _tool("labgrid-exporter") is None:
-        return "labgrid-coordinator / labgrid-exporter are not on PATH"
-    if _ser2net() is None:
-        return "ser2net is not installed (Debian package ser2net; make setup installs it)"
-    if not os.access("/dev/shm", os.W_OK):
-        return "/dev/shm is not writable (the exported serial port's stable path lives there)"
-    return None
-
-
-def _child():
-    default_signals()
-    die_with_parent()
-
-
-class Proc:
-    """A process this test session started; stop() terminates it, then kills it after a bounded wait."""
-
-    def __init__(self, cmd, *, cwd, log: Path, env=None, group=False):
-        self.cmd, self.log_path = cmd, log
-        self._log = open(log, "wb")
-        self.popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT, preexec_fn=_child, start_new_session=group)
-        self.group = group
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def text(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        if self.group:   # whatever it left in its group (its ser2net)
-            try:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self._log.close()
-
-
-def wait_for(check, what: str, timeout: float = 60.0, poll: float = 0.1):
-    """Poll `check` until it returns something true; a bounded wait, not a sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll)
-
-
-class Lab:
-    def __init__(self, root: Path, address: str):
-        self.root, self.address = root, address
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("LG_", "HARNESS_HARDWARE_MAP"))}
-        self.env.update(LG_COORDINATOR=address, HARNESS_LOCK_DIR=str(root / "locks"), PYTHONUNBUFFERED="1")
-
-    def client(self, *args, user: str | None = None, host: str | None = None, check=True, timeout=60):
-        env = dict(self.env)
-        if user:
-            env["LG_USERNAME"] = user
-        if host:
-            env["LG_HOSTNAME"] = host
-        r = subprocess.run([_tool("labgrid-client"), "-x", self.address, *args], env=env, capture_output=True,
-                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and r.returncode != 0:
-            raise AssertionError(f"labgrid-client {' '.join(args)}: {r.stdout}{r.stderr}")
-        return r
-
-    def acquired_by(self, place: str) -> str | None:
-        """Who holds a place, as labgrid-client shows it (None: free)."""
-        out = self.client("-p", place, "show").stdout
-        for line in out.splitlines():
-            if line.strip().startswith("acquired:"):
-                who = line.split(":", 1)[1].strip()
-                return None if who in ("", "None") else who
-        return None
-
-    def harness(self, *args, env=None, timeout=180):
-        return subprocess.run([sys.executable, "-m", "harness", *args], cwd=ROOT, env={**self.env, **(env or {})},
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-    def pytest(self, *args, env=None, timeout=300):
-        return subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"], cwd=ROOT,
-                              env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
-
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
@@ -167,7 +26,7 @@ def lab(tmp_path_factory):
     for _ in range(3):
         port = free_port()
         address = f"127.0.0.1:{port}"
-        coordinator = Proc([_tool("labgrid-coordinator"), "-l", address], cwd=root / "coordinator",
+        coordinator = Proc([tool("labgrid-coordinator"), "-l", address], cwd=root / "coordinator",
                            log=root / "coordinator.log")
         try:
             def listening():
@@ -191,51 +50,58 @@ def lab(tmp_path_factory):
         coordinator.stop()
 
 
-class ExportedSim:
-    def __init__(self, sim: SimBoard, place: str, hw_map: Path, exporter: Proc):
-        self.sim, self.place, self.map, self.exporter = sim, place, hw_map, exporter
-
-
 @pytest.fixture(scope="session")
 def exported(lab):
-    """The simulated board, exported by labgrid-exporter and matched by the place sim-nucleo-1."""
+    """Two simulated boards, exported by labgrid-exporter (groups sim-1, sim-2) and matched by the places
+    sim-nucleo-1 and sim-nucleo-2; `map` names the first place, `both_map` both."""
     shm = Path(tempfile.mkdtemp(prefix=f"kp-harness-{uuid.uuid4().hex[:8]}-", dir="/dev/shm"))
-    sim = SimBoard(lab.root / "usb", SERIAL, boot_timeout=3)
+    sims = [SimBoard(lab.root / "usb", serial, boot_timeout=3) for serial in (SERIAL, SERIAL_2)]
     exporter = None
     try:
-        sim.start()
-        tty = shm / "ttyACM-sim"
-        tty.symlink_to(sim.link)
-        config = lab.root / "exporter.yaml"
-        config.write_text(f"sim-1:\n  RawSerialPort:\n    port: {tty}\n    speed: {sim.board.serial.baud}\n")
-        exporter = Proc([_tool("labgrid-exporter"), "-c", lab.address, "-n", EXPORTER, "--hostname", "127.0.0.1",
-                         str(config)], cwd=lab.root, log=lab.root / "exporter.log", env=lab.env, group=True)
+        config = ""
+        for i, sim in enumerate(sims, 1):
+            sim.start()
+            tty = shm / f"ttyACM-sim{i}"
+            tty.symlink_to(sim.link)
+            config += f"sim-{i}:\n  RawSerialPort:\n    port: {tty}\n    speed: {sim.board.serial.baud}\n"
+        (lab.root / "exporter.yaml").write_text(config)
+        exporter = Proc([tool("labgrid-exporter"), "-c", lab.address, "-n", EXPORTER, "--hostname", "127.0.0.1",
+                         str(lab.root / "exporter.yaml")], cwd=lab.root, log=lab.root / "exporter.log", env=lab.env,
+                        group=True)
+
         def registered():
             if not exporter.alive():
                 raise AssertionError(f"labgrid-exporter exited: {exporter.text()[-2000:]}")
-            return f"{EXPORTER}/sim-1/NetworkSerialPort" in lab.client("resources").stdout
+            out = lab.client("resources").stdout
+            return all(f"{EXPORTER}/sim-{i}/NetworkSerialPort" in out for i in (1, 2))
         wait_for(registered, "the exporter's resources at the coordinator", 60, poll=0.3)
-        lab.client("-p", PLACE, "create")
-        lab.client("-p", PLACE, "add-match", f"{EXPORTER}/sim-1/NetworkSerialPort/*")
-        lab.client("-p", PLACE, "set-tags", "board=nucleo-f446re")
-        hw_map = lab.root / "lab-map.yaml"
-        hw_map.write_text("boards:\n"
-                          f"  - board: nucleo-f446re\n    place: {PLACE}\n    coordinator: {lab.address}\n"
-                          f"    drive: {sim.drive}\n    notes: simulated board behind a local labgrid exporter\n")
-        yield ExportedSim(sim, PLACE, hw_map, exporter)
+        entries = []
+        for i, (place, sim) in enumerate(zip((PLACE, PLACE_2), sims), 1):
+            lab.client("-p", place, "create")
+            lab.client("-p", place, "add-match", f"{EXPORTER}/sim-{i}/NetworkSerialPort/*")
+            lab.client("-p", place, "set-tags", "board=nucleo-f446re")
+            entries.append(f"  - board: nucleo-f446re\n    place: {place}\n    coordinator: {lab.address}\n"
+                           f"    drive: {sim.drive}\n    notes: simulated board {i} behind a local labgrid exporter\n")
+        hw_map, both = lab.root / "lab-map.yaml", lab.root / "lab-map-both.yaml"
+        hw_map.write_text("boards:\n" + entries[0])
+        both.write_text("boards:\n" + "".join(entries))
+        yield ExportedSim(sims, hw_map, both, exporter)
     finally:
         if exporter is not None:
             exporter.stop()
-        sim.stop()
+        for sim in sims:
+            sim.stop()
         shutil.rmtree(shm, ignore_errors=True)
 
 
 @pytest.fixture
 def free_place(lab, exported):
-    """The place, checked free before and after a test (a test that leaves it acquired fails here)."""
-    assert lab.acquired_by(exported.place) is None
+    """The places, checked free before and after a test (a test that leaves one acquired fails here)."""
+    for place in (PLACE, PLACE_2):
+        assert lab.acquired_by(place) is None, place
     yield exported
-    held = lab.acquired_by(exported.place)
-    if held:
-        lab.client("-p", exported.place, "release", "--kick", check=False)
-    assert held is None, f"{exported.place} was left acquired by {held}"
+    held = {place: lab.acquired_by(place) for place in (PLACE, PLACE_2)}
+    for place, who in held.items():
+        if who:
+            lab.client("-p", place, "release", "--kick", check=False)
+    assert not any(held.values()), f"left acquired: {held}"

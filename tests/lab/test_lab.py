@@ -8,7 +8,6 @@ board, talks to it through ser2net and releases the place.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import EXPORTER, PLACE, ROOT, wait_for
+from labsetup import EXPORTER, PLACE, PLACE_2, ROOT, wait_for
 
 PHYSICAL = f"{PLACE}@{EXPORTER}"
 
@@ -86,12 +85,31 @@ def test_smoke_and_model_scenarios_through_the_coordinator(lab, free_place, har_
     assert f"| {PHYSICAL} |" in (report / "summary.md").read_text()
 
 
+@pytest.mark.emulator
+def test_two_xdist_workers_acquire_two_places(lab, free_place, tmp_path):
+    report = tmp_path / "report"
+    r = lab.pytest("scenarios/test_smoke.py", "-n", "2", "--dist", "each", "-k", "handshake or stack_peak",
+                   "--board=nucleo-f446re", f"--hardware-map={free_place.both_map}", f"--report-dir={report}")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    env = json.loads((report / "environment.json").read_text())
+    assert env["physical_boards"] == sorted([PHYSICAL, f"{PLACE_2}@{EXPORTER}"])
+    assert [s.flashes > 0 for s in free_place.sims] == [True, True]
+
+
+def test_more_workers_than_places_is_refused_at_once(lab, free_place):
+    r = lab.pytest("scenarios/test_smoke.py", "-n", "3", "--board=nucleo-f446re",
+                   f"--hardware-map={free_place.both_map}", timeout=120)
+    assert r.returncode != 0 and f"-n 3: only 2 labgrid place(s) hold a nucleo-f446re ({PLACE}, {PLACE_2})" in \
+        r.stdout + r.stderr, (r.stdout + r.stderr)[-2000:]
+
+
 def _holding(lab, user="alice", host="bench-2"):
     lab.client("-p", PLACE, "acquire", user=user, host=host)
     assert lab.acquired_by(PLACE) == f"{host}/{user}"
 
 
 def test_a_place_someone_else_holds_is_refused_after_the_wait_naming_the_holder(lab, free_place):
+    flashes = free_place.sim.flashes
     _holding(lab)
     try:
         r = lab.harness("hello", "--board", "nucleo-f446re", "--hardware-map", str(free_place.map),
@@ -104,7 +122,7 @@ def test_a_place_someone_else_holds_is_refused_after_the_wait_naming_the_holder(
     assert error.startswith(f"error: every labgrid place for nucleo-f446re is in use ({PLACE}: acquired by "
                             "bench-2/alice since "), error
     assert error.endswith("; waited 1 s (set HARNESS_LEASE_TIMEOUT to wait longer)"), error
-    assert free_place.sim.flashes == free_place.sim.flashes   # nothing was flashed meanwhile
+    assert free_place.sim.flashes == flashes   # nothing was flashed meanwhile
 
 
 @pytest.mark.emulator
@@ -202,7 +220,7 @@ def _one_error_line(r) -> str:
 def test_an_unknown_place(lab, exported):
     line = _one_error_line(lab.harness("hello", "--board", "nucleo-f446re", "--place", "no-such-place"))
     assert line == (f"error: labgrid place no-such-place does not exist on coordinator {lab.address} (places there: "
-                    f"{PLACE}); a lab owner adds it with labgrid-client -p no-such-place create"), line
+                    f"{PLACE}, {PLACE_2}); a lab owner adds it with labgrid-client -p no-such-place create"), line
 
 
 def test_an_unreachable_coordinator(lab):

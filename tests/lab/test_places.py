@@ -128,3 +128,12 @@ def test_without_labgrid_everything_else_runs():
     r = subprocess.run([sys.executable, "-c", BLOCK_LABGRID, "boards"], cwd=ROOT, capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_bare_place_finds_its_map_entry_by_name_when_no_coordinator_is_given(tmp_path):
+    path = tmp_path / "lab.yaml"
+    path.write_text(MAP)
+    (ref,) = provider_for(path, place="bench3-nucleo-1").places
+    assert (ref.coordinator, ref.drive) == ("labhost:20408", "/mnt/bench3/NODE_F446RE")
+    (other,) = provider_for(path, place="bench3-nucleo-1", coordinator="elsewhere:1").places
+    assert (other.coordinator, other.drive, other.board) == ("elsewhere:1", None, None)

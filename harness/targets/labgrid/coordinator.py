@@ -89,6 +89,17 @@ class _LabgridLogs(logging.Filter):
 
 
 _filter = _LabgridLogs()
+_filtering = 0   # sessions open
+
+
+def _filter_labgrid_logs(on: bool) -> None:
+    global _filtering
+    with _guard:
+        _filtering += 1 if on else -1
+        if on and _filtering == 1:
+            logging.getLogger().addFilter(_filter)
+        elif not on and _filtering == 0:
+            logging.getLogger().removeFilter(_filter)
 
 
 class Coordinator:
@@ -106,12 +117,12 @@ class Coordinator:
             handler = logging.StreamHandler()
             handler.setLevel(logging.WARNING)
             root.addHandler(handler)
-        root.addFilter(_filter)
+        _filter_labgrid_logs(True)
         self.loop = ensure_event_loop()
         try:
             self.session = ClientSession(proxymanager.get_grpc_address(address, default_port=20408), self.loop)
         except Exception as exc:
-            logging.getLogger().removeFilter(_filter)
+            _filter_labgrid_logs(False)
             raise LabError(f"labgrid coordinator {address}: {type(exc).__name__}: {exc}") from None
         try:
             self.loop.run_until_complete(asyncio.wait_for(self.session.start(), timeout))
@@ -174,7 +185,7 @@ class Coordinator:
             with contextlib.suppress(Exception):
                 self.loop.run_until_complete(self.session.close())
         finally:
-            logging.getLogger().removeFilter(_filter)
+            _filter_labgrid_logs(False)
 
 
 def _coordinator(address: str) -> Coordinator:
