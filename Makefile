@@ -12,6 +12,7 @@ DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOARD  ?= nucleo-f446re
 ZOO    ?= models/zoo
+JOBS   ?= $(shell nproc)
 RUN_ID := $(shell date -u +%Y%m%d-%H%M%S)
 DEMO_DIR = reports/demo-$(BOARD)-$(RUN_ID)
 
@@ -47,7 +48,8 @@ $(VENV)/.installed: pyproject.toml
 # The zoo is trained once (about half an hour on two cores) and reused after.
 demo: setup
 	$(PY) -m harness zoo --out $(ZOO)
-	$(PY) -m pytest scenarios/ --board=$(BOARD) --models $(ZOO) --report-dir $(DEMO_DIR) -p no:cacheprovider -q
+	# One emulated board per core (pytest-xdist workers); the workers' shares merge into one run folder.
+	$(PY) -m pytest scenarios/ --board=$(BOARD) --models $(ZOO) --report-dir $(DEMO_DIR) -n $(JOBS) -p no:cacheprovider -q
 	@echo "Report: $(CURDIR)/$(DEMO_DIR)/index.html"
 
 test: setup

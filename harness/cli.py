@@ -167,7 +167,7 @@ def cmd_run(args) -> int:
     _debug_logging(args)
     run_dir = run(_plan(args), args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
                   resume=args.resume, depth=args.depth, timeout=args.timeout, retries=args.retries,
-                  max_recoveries=args.max_recoveries)
+                  max_recoveries=args.max_recoveries, jobs=args.jobs)
     from .report import write_report
     index = write_report(run_dir)
     print((run_dir / "summary.md").read_text())
@@ -285,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=2, metavar="N",
                    help="requests in flight (default 2: the next input travels during an inference; "
                         "1 keeps the line quiet while the device computes, as MLPerf Tiny does)")
+    s.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="evaluate N models at once: N emulators of the board, or N boards (places) of its kind, "
+                        "each job leasing its own (default 1)")
     s.add_argument("--timeout", type=float, metavar="S",
                    help="seconds to wait for each reply (default: from the sample's bytes at the board's baud rate "
                         "and the last inference's count at its clock, times 4, at least 2 s)")

@@ -132,18 +132,20 @@ def _place_reason(board: Board, places: tuple, acquired=None) -> str:
 
 @contextlib.contextmanager
 def leased(plan: Plan, *, prefer: int = 0, timeout: float | None = None,
-           on_wait: Callable[[str], None] | None = None) -> Iterator[Plan]:
+           on_wait: Callable[[str], None] | None = None, own: bool = False) -> Iterator[Plan]:
     """The plan with one free physical board leased for the duration (emulated plans pass through).
 
     Leases are re-entrant within a process: a plan that names a board this
-    process holds gets that same board back."""
+    process holds gets that same board back. With own=True (the parallel jobs
+    of one run) a board this process holds is passed over instead: each job
+    gets one of its own."""
     if plan.where != HARDWARE:
         yield plan
         return
     if plan.places:
         from .targets.labgrid import acquire_place
         pool = (plan.place.ref,) if plan.place is not None else plan.places
-        lease = acquire_place(pool, board=plan.board, prefer=prefer, timeout=timeout, on_wait=on_wait)
+        lease = acquire_place(pool, board=plan.board, prefer=prefer, timeout=timeout, on_wait=on_wait, reuse=not own)
         try:
             yield attrs.evolve(plan, place=lease.place, reason=_place_reason(plan.board, pool, lease.place))
         finally:
@@ -151,7 +153,7 @@ def leased(plan: Plan, *, prefer: int = 0, timeout: float | None = None,
         return
     from .targets.hardware import lease_board
     pool = (plan.attached,) if plan.attached is not None else plan.candidates
-    lease = lease_board(pool, prefer=prefer, timeout=timeout, on_wait=on_wait)
+    lease = lease_board(pool, prefer=prefer, timeout=timeout, on_wait=on_wait, reuse=not own)
     try:
         yield attrs.evolve(plan, attached=lease.board,
                            reason=_hardware_reason(plan.board, lease.board, len(plan.candidates), True))

@@ -25,6 +25,7 @@ from .targets.hardware.errors import HardwareError
 from .records import HARDWARE, DeviceRecord, ScenarioResult
 
 DEFAULT_BOARD = "qemu-m4"
+WORKERS = ".workers"   # under --report-dir: each xdist worker's own run folder, merged at the end
 _STATE = pytest.StashKey["_Session"]()
 
 
@@ -86,10 +87,13 @@ def pytest_configure(config):
         if not config.option.xmlpath:
             config.option.xmlpath = str(report_dir / "junit.xml")
     state = config.stash[_STATE] = _Session(plan, report_dir)
-    if report_dir and _worker_id(config) is None:
+    if report_dir:
         from .evaluate import RunError, RunFolder
-        try:   # this session is the folder's one writer until it ends (xdist workers report to it)
-            state.folder = RunFolder(report_dir, plan.board.name)
+        # This session is the folder's one writer until it ends; an xdist worker writes its share of the
+        # models into a folder of its own, which the controller merges at the end.
+        wid = _worker_id(config)
+        try:
+            state.folder = RunFolder(report_dir / WORKERS / wid if wid else report_dir, plan.board.name)
         except RunError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.pluginmanager.register(_Recorder(state.results), "harness-recorder")
@@ -258,6 +262,9 @@ def pytest_sessionfinish(session, exitstatus):
         return
     if _worker_id(session.config) is not None:   # an xdist worker: the controller writes the run folder
         session.config.workeroutput["harness"] = {k: d.to_json() for k, d in state.devices.items()}
+        if state.folder is not None:
+            state.folder.close()
+            state.folder = None
         return
     if state.folder is not None:
         _write_run_folder(state, exitstatus)
@@ -289,9 +296,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def _write_run_folder(state: _Session, exitstatus) -> None:
-    """The scenarios' devices and outcomes into the run folder, then the report."""
+    """The workers' shares, the scenarios' devices and outcomes into the run folder, then the report."""
+    from .evaluate import RunError
     from .report import ReportError, write_report
     folder = state.folder
+    for worker in sorted((folder.path / WORKERS).glob("gw*")):
+        try:
+            folder.merge(worker)
+        except RunError as exc:
+            print(f"\nharness: {exc}")
+    try:
+        (folder.path / WORKERS).rmdir()
+    except OSError:
+        pass
     for key, d in state.devices.items():
         folder.record_device(key, d)
     folder.record_scenarios(state.results, int(exitstatus))

@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import attrs
@@ -59,6 +60,7 @@ class RunFolder:
         self._started = False
         self._journal: Journal | None = None
         self._events: Journal | None = None
+        self._mutex = threading.RLock()   # the parallel jobs of a run record through one folder
         self.models: dict[str, ModelRecord] = {}
         self.environment = Environment(run_id=self.path.name, board=board, git_commit=git_commit(),
                                        toolchain=toolchain(), started=now())
@@ -127,42 +129,86 @@ class RunFolder:
 
     @property
     def journal(self) -> Journal:
-        if self._journal is None:
-            self._start()
-            self._journal = Journal(self.path / SAMPLES)
-        return self._journal
+        with self._mutex:
+            if self._journal is None:
+                self._start()
+                self._journal = Journal(self.path / SAMPLES)
+            return self._journal
 
     @property
     def journal_path(self) -> Path:
         return self.path / SAMPLES
 
     def record_event(self, event: RunEvent) -> None:
-        if self._events is None:
-            self._start()
-            self._events = Journal(self.path / EVENTS)
-        self._events.write(event)
+        with self._mutex:
+            if self._events is None:
+                self._start()
+                self._events = Journal(self.path / EVENTS)
+            self._events.write(event)
+
+    def _in_run_order(self, items: dict) -> dict:
+        """Models in the order the run names them, whichever finished first (parallel jobs)."""
+        order = {Path(m).name: i for i, m in enumerate(self.settings.models)} if self.settings else {}
+        return dict(sorted(items.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
     def record_device(self, key: str, device: DeviceRecord) -> None:
         """The device a model (or the smoke scenarios) ran on; environment.json is rewritten."""
-        self.environment = attrs.evolve(self.environment, devices={**self.environment.devices, key: device})
-        self.write_environment()
+        with self._mutex:
+            devices = self._in_run_order({**self.environment.devices, key: device})
+            self.environment = attrs.evolve(self.environment, devices=devices)
+            self.write_environment()
 
     def record_model(self, name: str, record: ModelRecord, device: DeviceRecord) -> None:
-        self._start()
-        self.models[name] = record
-        write_models(self.path, self.models)
-        self.record_device(name, device)
+        with self._mutex:
+            self._start()
+            self.models = self._in_run_order({**self.models, name: record})
+            write_models(self.path, self.models)
+            self.record_device(name, device)
 
     def record_scenarios(self, results: list[ScenarioResult], exit_status: int) -> None:
-        self._start()
-        write_scenarios(self.path, results)
-        self.environment = attrs.evolve(self.environment, exit_status=int(exit_status))
-        self.write_environment()
+        with self._mutex:
+            self._start()
+            write_scenarios(self.path, results)
+            self.environment = attrs.evolve(self.environment, exit_status=int(exit_status))
+            self.write_environment()
 
     def write_environment(self) -> None:
-        self._start()
-        self.environment = attrs.evolve(self.environment, finished=now())
-        write_json(self.path / ENVIRONMENT, self.environment.to_json())
+        with self._mutex:
+            self._start()
+            self.environment = attrs.evolve(self.environment, finished=now())
+            write_json(self.path / ENVIRONMENT, self.environment.to_json())
+
+    def merge(self, other: Path) -> None:
+        """Take in the records of a run folder another process wrote for this run (a pytest-xdist worker's
+        share of the models), then remove it: one folder comes out, as one process would have written it."""
+        from ..records import read_events
+        other = Path(other)
+        try:
+            if (other / RUN_FILE).is_file() and self.settings is None:
+                self.begin_run(read_run_file(other).settings)
+            rows = read_journal(other / SAMPLES)
+            events = read_events(other)
+            models = read_models(other)
+            env = read_environment(other)
+        except RecordError as exc:
+            raise RunError(f"cannot merge {other} into {self.path}: {exc}") from None
+        with self._mutex:
+            for row in rows:
+                self.journal.write(row)
+            for event in events:
+                self.record_event(event)
+            devices = dict(env.devices) if env else {}
+            for name, record in models.items():
+                self.record_model(name, record, devices.pop(name))
+            for key, device in devices.items():
+                self.record_device(key, device)
+        import shutil
+        kept = [f for f in other.iterdir() if f.name not in (RUN_FILE, SAMPLES, EVENTS, MODELS, ENVIRONMENT, LOCK, OWNER)]
+        if kept:   # the worker's emulator logs, under its name
+            (self.path / other.name).mkdir(exist_ok=True)
+            for f in kept:
+                shutil.move(str(f), str(self.path / other.name / f.name))
+        shutil.rmtree(other)
 
     def close(self) -> None:
         for j in (self._journal, self._events):

@@ -9,6 +9,7 @@ before appending again. The lines are SampleRow records (harness/records.py).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -36,13 +37,15 @@ class Journal:
                     fh.truncate(keep)
         self._fh = open(self.path, "a", encoding="utf-8")
         self._synced = time.monotonic()
+        self._mutex = threading.Lock()   # the parallel jobs of a run write one journal
 
     def write(self, row: SampleRow) -> None:
-        self._fh.write(row.to_line() + "\n")
-        self._fh.flush()
-        if time.monotonic() - self._synced > FSYNC_SECONDS:
-            os.fsync(self._fh.fileno())
-            self._synced = time.monotonic()
+        with self._mutex:
+            self._fh.write(row.to_line() + "\n")
+            self._fh.flush()
+            if time.monotonic() - self._synced > FSYNC_SECONDS:
+                os.fsync(self._fh.fileno())
+                self._synced = time.monotonic()
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,7 @@ from ..targets import QemuError
 from ..targets.hardware import HardwareError
 from ..model_card import is_model_dir
 from ..paths import reports_root
-from ..records import (BoardRecord, CardFigures, CounterRecord, ImageRecord, ModelRecord, RunEvent, RunSettings,
+from ..records import (HARDWARE, BoardRecord, CardFigures, CounterRecord, ImageRecord, ModelRecord, RunEvent, RunSettings,
                        SampleRow, TestSetRecord)
 from .folder import RunError, RunFolder, now
 from .journal import Journal, read_journal
@@ -132,10 +133,10 @@ def model_record(p: Prepared, device: Device, stack: Any, settings: RunSettings)
         limit=settings.limit)
 
 
-def _progress(total: int, initial: int, name: str, enabled: bool):
+def _progress(total: int, initial: int, name: str, enabled: bool, position: int | None = None):
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, desc=name, unit="sample", disable=not enabled, dynamic_ncols=True,
-                leave=True, file=sys.stderr)
+                leave=True, file=sys.stderr, position=position)
 
 
 @attrs.frozen
@@ -167,15 +168,21 @@ def reply_timeout(device: Device, p: Prepared, settings: RunSettings, fixed: flo
     return ReplyTimeout(wire, device.plan.board.serial.baud, device.hello.clock_hz, fixed)
 
 
+class Stopped(Exception):
+    """Another job of the run stopped it (an interrupt, or a job that gave up): this one stops too."""
+
+
 @attrs.define
 class _Progress:
-    """Where streaming got to: the sample in flight when the device went down."""
+    """Where streaming got to: the sample in flight when the device went down; and whether to stop."""
 
     in_flight: int | None = None
+    stop: threading.Event | None = None
 
 
 def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], settings: RunSettings,
-                 *, progress: bool = True, timeout: ReplyTimeout | None = None, at: _Progress | None = None) -> int:
+                 *, progress: bool = True, timeout: ReplyTimeout | None = None, at: _Progress | None = None,
+                 position: int | None = None) -> int:
     """Send every sample not yet in `done`, record each result as it arrives; returns how many were sent.
     The link's reply timeout follows `timeout` sample by sample."""
     link = device.link
@@ -201,7 +208,7 @@ def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], 
         journal.write(warm)
         follow(warm.counter)
     todo = [i for i in range(len(p.x_device)) if i not in done]
-    bar = _progress(len(p.x_device), len(p.x_device) - len(todo), p.name, progress)
+    bar = _progress(len(p.x_device), len(p.x_device) - len(todo), p.name, progress, position)
     try:
         inputs = (p.x_device[i].tobytes() for i in todo)
         last_host = link.host_seconds
@@ -213,6 +220,8 @@ def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], 
             journal.write(attrs.evolve(r, host_ms=round(1e3 * host, 4)))
             at.in_flight = todo[k + 1] if k + 1 < len(todo) else None
             follow(r.counter)
+            if at.stop is not None and at.stop.is_set():
+                raise Stopped()
             last_host = link.host_seconds
             bar.update(1)
     finally:
@@ -277,7 +286,7 @@ class Run:
     def __init__(self, plan: Plan, model_dirs: list[Path], *, dtype: str = "int8", limit: int | None = None,
                  run_dir: Path | None = None, resume: bool = False, progress: bool = True, warmup: int = 1,
                  depth: int = PIPELINE_DEPTH, timeout: float | None = None, retries: int = DEFAULT_RETRIES,
-                 max_recoveries: int = MAX_RECOVERIES, folder: RunFolder | None = None, log=print):
+                 max_recoveries: int = MAX_RECOVERIES, jobs: int = 1, folder: RunFolder | None = None, log=print):
         from ..model_card import read_card
         from ..names import DTYPES
         if depth < 1:
@@ -288,11 +297,14 @@ class Run:
             raise RunError(f"--limit must be a positive number of samples, got {limit}")
         if timeout is not None and not timeout > 0:
             raise RunError(f"--timeout must be a positive number of seconds, got {timeout}")
+        if jobs < 1:
+            raise RunError(f"--jobs must be at least 1, got {jobs}")
         if retries < 0 or max_recoveries < 0:
             raise RunError(f"--retries and --max-recoveries must be 0 or more, got {retries} and {max_recoveries}")
         if resume and run_dir is None and folder is None:
             raise RunError("--resume needs --report-dir: the run directory to continue")
         self.plan = plan
+        self._unleased = plan   # what parallel jobs lease their own boards from
         self.board = plan.board
         self.model_dirs = find_model_dirs(model_dirs)
         for d in self.model_dirs:   # a bad card is refused before the run folder is touched
@@ -309,46 +321,105 @@ class Run:
         self.dir = self.folder.path
         self.progress, self.log = progress, log
         self.timeout, self.retries, self.max_recoveries = timeout, retries, max_recoveries
+        self.jobs = min(jobs, len(self.model_dirs))
+        if self.jobs > 1 and plan.where == HARDWARE and len(plan.places or plan.candidates) < self.jobs:
+            pool = len(plan.places or plan.candidates)
+            raise RunError(f"--jobs {self.jobs}: only {pool} {self.board.name} board(s) or place(s) to run on; "
+                           f"each job needs its own: use --jobs {pool}")
         self._stack = contextlib.ExitStack()
 
     @property
     def records(self) -> dict[str, ModelRecord]:
         return self.folder.models
 
-    def evaluate(self, model_dir: Path) -> ModelOutcome:
+    def evaluate(self, model_dir: Path, *, plan: Plan | None = None, stop: threading.Event | None = None,
+                 position: int | None = None) -> ModelOutcome:
+        """Evaluate one model on the run's board (or `plan`'s: a parallel job's own)."""
         p = prepare(model_dir, self.settings.dtype, limit=self.settings.limit)
         done = {r.index for r in self._rows(p)}
         if len(done) >= len(p.x_device) and p.name in self.records:
             self.log(f"{p.name}: all {len(done)} samples already recorded")
         else:
-            self._stream_with_recovery(p, done)
+            self._stream_with_recovery(p, done, plan or self.plan, stop, position)
         rows = {r.index: r for r in self._rows(p)}   # a sample recorded twice keeps its last row
         ordered = [rows[i] for i in sorted(rows)]
         return ModelOutcome(p.name, self.settings.dtype, [r for r in ordered if r.error is None],
                             self.records[p.name], [r for r in ordered if r.error is not None])
 
-    def _stream_with_recovery(self, p: Prepared, done: set[int]) -> None:
+    def evaluate_all(self) -> list[ModelOutcome]:
+        """Every model of the run, spread over `jobs` devices at once: emulators of the board, or as many
+        boards (or labgrid places) of its kind, each job leasing its own. The run folder comes out as a
+        serial run writes it (records in the run's model order)."""
+        jobs = self.jobs
+        if jobs == 1:
+            return [self.evaluate(d) for d in self.model_dirs]
+        todo = list(enumerate(self.model_dirs))
+        results: dict[int, ModelOutcome] = {}
+        errors: list[BaseException] = []
+        stop, mutex = threading.Event(), threading.Lock()
+
+        def job(k: int) -> None:
+            try:
+                with leased(self._unleased, prefer=k, own=True) as plan:
+                    while not stop.is_set():
+                        with mutex:
+                            if not todo:
+                                return
+                            i, d = todo.pop(0)
+                        results[i] = self.evaluate(d, plan=plan, stop=stop, position=k)
+            except Stopped:
+                pass
+            except BaseException as exc:   # the first failure stops the run, as it would a serial one
+                errors.append(exc)
+                stop.set()
+
+        threads = [threading.Thread(target=job, args=(k,), name=f"job{k}") for k in range(jobs)]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            for t in threads:
+                t.join()
+            self.log(f"interrupted: results kept in {self.dir}; continue with the same command and "
+                     f"--report-dir {self.dir} --resume")
+            raise
+        if errors:
+            raise errors[0]
+        return [results[i] for i in sorted(results)]
+
+    def _stream_with_recovery(self, p: Prepared, done: set[int], plan: Plan, stop: threading.Event | None,
+                              position: int | None) -> None:
         journal = self.folder.journal
         failures: dict[int, int] = {}
         recoveries = 0
         opened = False
         while True:
-            at = _Progress()
+            at = _Progress(stop=stop)
             try:
-                with open_device(self.plan, model=p.exported, log_dir=self.dir, retries=self.retries) as dev:
+                with open_device(plan, model=p.exported, log_dir=self._log_dir(position),
+                                 retries=self.retries) as dev:
                     opened = True
                     self.log(f"{p.name}: {dev.plan.reason}; model {p.exported.model_hash[:12]} verified on the device")
                     self.folder.record_device(p.name, dev.record())
                     stream_model(dev, p, journal, done, self.settings, progress=self.progress,
-                                 timeout=reply_timeout(dev, p, self.settings, self.timeout), at=at)
+                                 timeout=reply_timeout(dev, p, self.settings, self.timeout), at=at,
+                                 position=position)
                     stack = dev.link.status()
                     self.folder.record_model(p.name, model_record(p, dev, stack, self.settings), dev.record())
                     return
             except KeyboardInterrupt:
+                if stop is not None:   # a parallel job: the run's main thread reports the interrupt
+                    raise
                 journal.close()
                 n = len(read_journal(journal.path))
                 self.log(f"interrupted: {n} results kept in {self.dir}; continue with the same command and "
                          f"--report-dir {self.dir} --resume")
+                raise
+            except Stopped:
                 raise
             except BaseException as exc:
                 if not opened or not _device_down(exc):   # a device that never came up is not recovered
@@ -359,23 +430,26 @@ class Run:
             if at.in_flight is not None:
                 failures[at.in_flight] = failures.get(at.in_flight, 0) + 1
                 if failures[at.in_flight] >= SAMPLE_FAILURES:
-                    self._give_up_sample(p, at.in_flight, why)
+                    self._give_up_sample(p, at.in_flight, why, plan)
                     done.add(at.in_flight)
             if recoveries > self.max_recoveries:
-                self.folder.record_event(RunEvent("gave-up", p.name, now(), why, at.in_flight,
-                                                  self.plan.physical_board))
+                self.folder.record_event(RunEvent("gave-up", p.name, now(), why, at.in_flight, plan.physical_board))
                 raise RunError(f"{p.name}: the device went down {recoveries} times ({why}); gave up after "
                                f"{self.max_recoveries} recoveries, with {len(done)} of {len(p.x_device)} samples "
                                f"kept in {self.dir} (--resume continues)") from None
             self.log(f"{p.name}: the device went down ({why}); recovery {recoveries} of {self.max_recoveries}")
-            self.folder.record_event(RunEvent("recovery", p.name, now(), why, at.in_flight, self.plan.physical_board))
+            self.folder.record_event(RunEvent("recovery", p.name, now(), why, at.in_flight, plan.physical_board))
 
-    def _give_up_sample(self, p: Prepared, index: int, why: str) -> None:
+    def _log_dir(self, position: int | None) -> Path:
+        """The emulator's log: in the run folder; one folder per parallel job."""
+        return self.dir if position is None else self.dir / f"job{position}"
+
+    def _give_up_sample(self, p: Prepared, index: int, why: str, plan: Plan) -> None:
         reason = f"the device went down {SAMPLE_FAILURES} times on this sample; last: {why}"
         self.folder.journal.write(SampleRow(p.name, p.exported.model_hash, self.settings.dtype, index,
                                             int(p.labels[index]), -1, int(p.ref_pred[index]), None, 0, False,
-                                            self.plan.physical_board, None, 0, reason))
-        self.folder.record_event(RunEvent("sample-failed", p.name, now(), reason, index, self.plan.physical_board))
+                                            plan.physical_board, None, 0, reason))
+        self.folder.record_event(RunEvent("sample-failed", p.name, now(), reason, index, plan.physical_board))
         self.log(f"{p.name}: sample {index} recorded as failed ({reason})")
 
     def _rows(self, p: Prepared) -> list[SampleRow]:
@@ -389,6 +463,8 @@ class Run:
             self.folder.close()
 
     def __enter__(self) -> "Run":
+        if self.jobs > 1:
+            return self                  # each job leases its own
         try:
             self.plan = self._stack.enter_context(leased(self.plan))
         except BaseException:
@@ -406,9 +482,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def run(plan: Plan, model_dirs: list[Path], **options) -> Path:
-    """Evaluate every model on the planned board; returns the run directory."""
+    """Evaluate every model on the planned board (`jobs` devices at once); returns the run directory."""
     with Run(plan, model_dirs, **options) as r:
-        r.log(f"run {r.dir} on {r.board.name}, {len(r.model_dirs)} model(s), {r.settings.dtype}")
-        for d in r.model_dirs:
-            r.evaluate(d)
+        r.log(f"run {r.dir} on {r.board.name}, {len(r.model_dirs)} model(s), {r.settings.dtype}"
+              + (f", {r.jobs} jobs" if r.jobs > 1 else ""))
+        r.evaluate_all()
     return r.dir

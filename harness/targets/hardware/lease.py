@@ -124,10 +124,13 @@ def _try(board: AttachedBoard, directory: Path) -> Lease | None:
 
 
 def lease_board(candidates: Sequence[AttachedBoard], *, prefer: int = 0, timeout: float | None = None,
-                directory: Path | None = None, on_wait: Callable[[str], None] | None = None) -> Lease:
+                directory: Path | None = None, on_wait: Callable[[str], None] | None = None,
+                reuse: bool = True) -> Lease:
     """Lease one of `candidates` (boards of one kind), trying them from index `prefer` on.
 
-    A board this process already holds is returned first (re-entrant). When all
+    A board this process already holds is returned first (re-entrant); with
+    reuse=False (parallel jobs of one run) it is skipped instead, so each job
+    gets a board of its own. When all
     are held by other processes, waits up to `timeout` seconds ($HARNESS_LEASE_TIMEOUT,
     default 600), telling `on_wait` once who holds them, then raises BoardBusy."""
     if not candidates:
@@ -144,10 +147,12 @@ def lease_board(candidates: Sequence[AttachedBoard], *, prefer: int = 0, timeout
         with _guard:
             for c in order:
                 mine = _held.get(c.probe_serial)
-                if mine is not None:
+                if mine is not None and reuse:
                     mine._count += 1
                     return mine
             for c in order:
+                if c.probe_serial in _held:
+                    continue
                 lease = _try(c, directory)
                 if lease is not None:
                     _held[c.probe_serial] = lease

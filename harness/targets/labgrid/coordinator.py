@@ -341,8 +341,9 @@ class PlaceLease:
 
 
 def acquire_place(pool: Sequence[PlaceRef], *, board: Board, prefer: int = 0, timeout: float | None = None,
-                  on_wait: Callable[[str], None] | None = None) -> PlaceLease:
-    """Acquire one of `pool` (places holding `board`), trying them from index `prefer` on; see the module text."""
+                  on_wait: Callable[[str], None] | None = None, reuse: bool = True) -> PlaceLease:
+    """Acquire one of `pool` (places holding `board`), trying them from index `prefer` on; see the module text.
+    With reuse=False (parallel jobs of one run) a place this process holds already is skipped."""
     if not pool:
         raise ValueError("no labgrid place to acquire")
     if timeout is None:
@@ -352,9 +353,11 @@ def acquire_place(pool: Sequence[PlaceRef], *, board: Board, prefer: int = 0, ti
     with _guard:
         for ref in order:
             mine = _held.get((ref.coordinator, ref.place))
-            if mine is not None:
+            if mine is not None and reuse:
                 mine._count += 1
                 return mine
+        if not reuse:
+            order = [ref for ref in order if (ref.coordinator, ref.place) not in _held] or order
     coords: dict[str, Coordinator] = {}
     _install_sigterm()   # before the coordinator may have acquired anything for us
     lease = None
