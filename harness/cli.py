@@ -167,7 +167,7 @@ def cmd_run(args) -> int:
     _debug_logging(args)
     run_dir = run(_plan(args), args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
                   resume=args.resume, depth=args.depth, timeout=args.timeout, retries=args.retries,
-                  max_recoveries=args.max_recoveries, jobs=args.jobs)
+                  max_recoveries=args.max_recoveries, jobs=args.jobs, data=args.data)
     from .report import write_report
     index = write_report(run_dir)
     print((run_dir / "summary.md").read_text())
@@ -183,7 +183,8 @@ def cmd_compare(args) -> int:
 def cmd_export(args) -> int:
     from .export import default_export_dir, export_model_dir
     out = args.out or default_export_dir(args.model_dir, args.dtype)
-    e = export_model_dir(args.model_dir, args.dtype, out, calibration=args.calibration, evaluation=args.evaluate)
+    e = export_model_dir(args.model_dir, args.dtype, out, calibration=args.calibration, evaluation=args.evaluate,
+                         data=args.data)
     m = e.manifest
     print(f"{out}: {m['source']['task']} {m['source']['method']} {m['source']['cell']} as {args.dtype}, "
           f"model hash {e.model_hash[:12]}")
@@ -191,7 +192,8 @@ def cmd_export(args) -> int:
           f"input {m['input']['bytes']:,} B ({m['input']['dtype']}), output {m['output']['bytes']} B ({m['output']['dtype']})")
     acc = m.get("host_accuracy")
     if acc:
-        print(f"  host accuracy on {acc['samples']} test samples: float {100 * acc['float']:.2f}%, "
+        on = m.get("evaluation_data", {}).get("name", "")
+        print(f"  host accuracy on {acc['samples']} test samples{' of ' + on if on else ''}: float {100 * acc['float']:.2f}%, "
               f"{args.dtype} {100 * acc['exported']:.2f}% (cost {100 * acc['cost']:+.2f} points, "
               f"agreement {100 * acc['agreement']:.1f}%)")
     return 0
@@ -272,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--calibration", type=int, default=256, metavar="N", help="training samples to calibrate int8 on")
     s.add_argument("--evaluate", type=int, default=1000, metavar="N",
                    help="test samples to measure host accuracy before and after export on (0: skip)")
+    s.add_argument("--data", metavar="SRC", help="measure that accuracy on this data source's test split "
+                   "('synthetic' or a Speech Commands / UCI HAR / HAPT folder; default: the model's own)")
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("run", help="evaluate models on a board (or its twin): accuracy, latency, memory, reports")
@@ -279,7 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--models", required=True, nargs="+", type=Path, metavar="DIR",
                    help="model directories, or folders of them (a zoo)")
     s.add_argument("--dtype", default="int8", choices=DTYPES)
-    s.add_argument("--limit", type=int, metavar="N", help="evaluate the first N test samples only")
+    s.add_argument("--limit", type=int, metavar="N",
+                   help="evaluate a class-stratified subset of N test samples (seeded: the same N every time)")
+    s.add_argument("--data", metavar="SRC", help="evaluate on this data source's test split ('synthetic' or a "
+                   "Speech Commands / UCI HAR / HAPT folder; default: each model's own); its classes must be the model's")
     s.add_argument("--report-dir", type=Path, metavar="D", help="run directory (default reports/<time>-<board>)")
     s.add_argument("--resume", action="store_true", help="continue the interrupted run in --report-dir")
     s.add_argument("--depth", type=int, default=2, metavar="N",

@@ -62,7 +62,10 @@ def pytest_addoption(parser):
                     help="evaluate these model directories (or folders of them, such as a zoo) on the board")
     group.addoption("--dtype", default="int8", choices=("fp32", "w8", "int8"),
                     help="number format the models are exported in (default int8)")
-    group.addoption("--limit", type=int, default=None, metavar="N", help="evaluate the first N test samples only")
+    group.addoption("--limit", type=int, default=None, metavar="N",
+                    help="evaluate a class-stratified subset of N test samples (seeded)")
+    group.addoption("--data", default=None, metavar="SRC",
+                    help="evaluate the models on this data source's test split (default: each model's own)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -216,7 +219,7 @@ def evaluation(pytestconfig, board_plan, tmp_path_factory):
     from .evaluate import Run
     state = pytestconfig.stash[_STATE]
     with Run(board_plan, [Path(m) for m in pytestconfig.getoption("models")], dtype=pytestconfig.getoption("dtype"),
-             limit=pytestconfig.getoption("limit"), folder=state.folder,
+             limit=pytestconfig.getoption("limit"), data=pytestconfig.getoption("data"), folder=state.folder,
              run_dir=None if state.folder else tmp_path_factory.mktemp("run"), progress=False,
              log=lambda *_: None) as run:
         state.run = run

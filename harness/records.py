@@ -172,10 +172,11 @@ class RunSettings(Record):
 
     board: str
     dtype: str
-    limit: int | None
+    limit: int | None   # a class-stratified subset of this many test samples (seed 0); None: all of them
     models: list[str]
     warmup: int = 1
     depth: int = 2     # requests in flight; 1 keeps the line quiet during each inference
+    data: str | None = None   # the data source evaluated on (--data); None: each model's own
 
 
 @attrs.frozen
@@ -286,11 +287,15 @@ class CounterRecord(Record):
 
 @attrs.frozen
 class TestSetRecord(Record):
+    """The data a model was evaluated on: which test split, and which of its samples."""
+
     __test__ = False   # not a pytest test class, whatever its name
     name: str
     content_hash: str
     synthetic: bool
-    n: int
+    n: int                            # samples in the whole test split
+    source: str = ""                  # the --data value it came from ("synthetic" or a folder)
+    indices: list[int] | None = None  # the samples evaluated (--limit: class-stratified); None: all, in order
 
 
 @attrs.frozen

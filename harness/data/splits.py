@@ -33,3 +33,29 @@ def load_splits(task: str, data: str = "synthetic", *, seed: int = 0) -> tuple[D
     if "validation" not in got:
         got["train"], got["validation"] = split_by_group(got["train"], 0.2, seed, names=("train", "validation"))
     return got["train"], got["validation"], got["test"]
+
+
+def stratified_subset(labels, n: int, seed: int = 0):
+    """Indices (sorted) of `n` samples drawn per class in proportion to the classes' counts.
+
+    The class shares follow the largest remainder, so they add up to `n`; a
+    class gets at least one sample while `n` allows every class one. Within a
+    class the samples are a seeded random choice: the same labels, `n` and
+    seed give the same subset on every machine."""
+    import numpy as np
+    y = np.asarray(labels)
+    if n >= len(y):
+        return np.arange(len(y))
+    classes, counts = np.unique(y, return_counts=True)
+    exact = counts * n / len(y)
+    take = np.floor(exact).astype(int)
+    if n >= len(classes):
+        take = np.maximum(take, 1)
+    while take.sum() > n:   # the floors of one each may overshoot: take back from the largest share
+        take[np.argmax(take - exact)] -= 1
+    order = np.argsort(-(exact - take), kind="stable")
+    for k in order[: n - take.sum()]:
+        take[k] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(np.flatnonzero(y == c), size=int(t), replace=False) for c, t in zip(classes, take) if t > 0]
+    return np.sort(np.concatenate(chosen)) if chosen else np.arange(0)

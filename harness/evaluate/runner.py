@@ -64,6 +64,9 @@ def find_model_dirs(paths: list[Path]) -> list[Path]:
 
 @dataclass
 class Prepared:
+    """A model ready to stream: arrays by position in the evaluated subset; `indices` are the test-set
+    indices of those positions (what the journal records)."""
+
     name: str
     model_dir: Path
     card: dict[str, Any]
@@ -73,26 +76,40 @@ class Prepared:
     ref_logits: np.ndarray       # real-valued
     ref_pred: np.ndarray
     test_card: dict[str, Any]
+    indices: np.ndarray          # test-set index of each position
+    source: str                  # the data source evaluated on
+
+    def __post_init__(self):
+        self.position = {int(i): k for k, i in enumerate(self.indices)}
 
 
-def prepare(model_dir: Path, dtype: str, *, limit: int | None, splits=None) -> Prepared:
-    """The model's export (cached), its test inputs as the device takes them, and the host reference's outputs."""
-    from ..data.splits import load_splits
+def prepare(model_dir: Path, dtype: str, *, limit: int | None, data: str | None = None, splits=None) -> Prepared:
+    """The model's export (cached), its test inputs as the device takes them, and the host reference's outputs.
+
+    `data` evaluates on another source's test split (the export is the same: calibrated on the model's
+    own training data); its classes must be the model's. `limit` takes a class-stratified subset."""
+    from ..data.splits import load_splits, stratified_subset
     from ..export import cached_export
     from ..export.reference import logits_as_float, predict
     from ..model_card import data_source, model_input, read_card
     model_dir = Path(model_dir)
     card = read_card(model_dir)
+    own = data_source(card)
+    source = own if data is None else str(data)
     if splits is None:
-        splits = load_splits(card["task"], data_source(card))
+        splits = load_splits(card["task"], source)
     test = splits[2]
-    exported = cached_export(model_dir, dtype, splits=splits)
-    n = len(test) if limit is None else min(limit, len(test))
-    x_device = exported.device_input(model_input(card, test.x[:n]))
-    ref = np.concatenate([exported.reference(x_device[i:i + 256]) for i in range(0, n, 256)])
+    if list(test.classes) != list(card["classes"]):
+        raise RunError(f"{source} ({test.name}) has the classes {list(test.classes)}, but {model_dir} was trained "
+                       f"on {list(card['classes'])}; evaluate a model on data of its own classes")
+    exported = cached_export(model_dir, dtype, splits=splits if source == own else None)
+    indices = np.arange(len(test)) if limit is None else stratified_subset(test.y, limit, seed=0)
+    x_device = exported.device_input(model_input(card, test.x[indices]))
+    n = len(indices)
+    ref = np.concatenate([exported.reference(x_device[i:i + 256]) for i in range(0, n, 256)]) if n else np.zeros(0)
     ref_f = logits_as_float(exported.structure, ref)
-    return Prepared(model_dir.name, model_dir, card, exported, x_device, np.asarray(test.y[:n]), ref_f,
-                    predict(ref_f), test.card())
+    return Prepared(model_dir.name, model_dir, card, exported, x_device, np.asarray(test.y[indices]), ref_f,
+                    predict(ref_f), test.card(), indices, source)
 
 
 # ---------------------------------------------------------------- the run --
@@ -129,7 +146,8 @@ def model_record(p: Prepared, device: Device, stack: Any, settings: RunSettings)
         arena_bytes=p.exported.manifest["arena_bytes"], stack_peak=stack.stack_peak, stack_size=stack.stack_size,
         board=BoardRecord(board.name, board.flash.size, board.ram.size, hello.clock_hz),
         counter=CounterRecord.of(hello.counter_kind, hello.clock_hz),
-        test_set=TestSetRecord(t["name"], t["content_hash"], t["synthetic"], t["n"]),
+        test_set=TestSetRecord(t["name"], t["content_hash"], t["synthetic"], t["n"], p.source,
+                               None if settings.limit is None else [int(i) for i in p.indices]),
         limit=settings.limit)
 
 
@@ -189,12 +207,12 @@ def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], 
     hw = device.physical_board
     at = at if at is not None else _Progress()
 
-    def row(index: int, r, warmup: bool) -> SampleRow:
+    def row(k: int, r, warmup: bool) -> SampleRow:
+        """The row of the sample at position k (the warm-up repeats position 0, recorded as index -1)."""
         got = p.exported.output_values(r.output)
-        ref_i = max(index, 0)
-        return SampleRow(p.name, p.exported.model_hash, settings.dtype, index, int(p.labels[ref_i]),
-                         int(r.predicted), int(p.ref_pred[ref_i]),
-                         float(np.abs(got - p.ref_logits[ref_i]).max()) if got.size else None,
+        return SampleRow(p.name, p.exported.model_hash, settings.dtype, -1 if warmup else int(p.indices[k]),
+                         int(p.labels[k]), int(r.predicted), int(p.ref_pred[k]),
+                         float(np.abs(got - p.ref_logits[k]).max()) if got.size else None,
                          int(r.counter_delta), warmup, hw, None, r.retries)
 
     def follow(count: int | None) -> None:
@@ -204,21 +222,21 @@ def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], 
     # Warm-up, as MLPerf Tiny does: recorded, left out of latency and accuracy.
     follow(None)
     for _ in range(settings.warmup):
-        warm = row(-1, link.infer(p.x_device[0].tobytes()), True)
+        warm = row(0, link.infer(p.x_device[0].tobytes()), True)
         journal.write(warm)
         follow(warm.counter)
-    todo = [i for i in range(len(p.x_device)) if i not in done]
+    todo = [k for k, i in enumerate(p.indices) if int(i) not in done]   # positions still without a result
     bar = _progress(len(p.x_device), len(p.x_device) - len(todo), p.name, progress, position)
     try:
-        inputs = (p.x_device[i].tobytes() for i in todo)
+        inputs = (p.x_device[k].tobytes() for k in todo)
         last_host = link.host_seconds
-        at.in_flight = todo[0] if todo else None
-        for k, (i, result) in enumerate(zip(todo, link.infer_stream(inputs, depth=settings.depth))):
+        at.in_flight = int(p.indices[todo[0]]) if todo else None
+        for j, (k, result) in enumerate(zip(todo, link.infer_stream(inputs, depth=settings.depth))):
             t0 = time.perf_counter()
-            r = row(i, result, False)
+            r = row(k, result, False)
             host = link.host_seconds - last_host + (time.perf_counter() - t0)
             journal.write(attrs.evolve(r, host_ms=round(1e3 * host, 4)))
-            at.in_flight = todo[k + 1] if k + 1 < len(todo) else None
+            at.in_flight = int(p.indices[todo[j + 1]]) if j + 1 < len(todo) else None
             follow(r.counter)
             if at.stop is not None and at.stop.is_set():
                 raise Stopped()
@@ -286,7 +304,8 @@ class Run:
     def __init__(self, plan: Plan, model_dirs: list[Path], *, dtype: str = "int8", limit: int | None = None,
                  run_dir: Path | None = None, resume: bool = False, progress: bool = True, warmup: int = 1,
                  depth: int = PIPELINE_DEPTH, timeout: float | None = None, retries: int = DEFAULT_RETRIES,
-                 max_recoveries: int = MAX_RECOVERIES, jobs: int = 1, folder: RunFolder | None = None, log=print):
+                 max_recoveries: int = MAX_RECOVERIES, jobs: int = 1, data: str | None = None,
+                 folder: RunFolder | None = None, log=print):
         from ..model_card import read_card
         from ..names import DTYPES
         if depth < 1:
@@ -310,7 +329,7 @@ class Run:
         for d in self.model_dirs:   # a bad card is refused before the run folder is touched
             read_card(d)
         self.settings = RunSettings(self.board.name, dtype, limit, [str(d.resolve()) for d in self.model_dirs],
-                                    warmup, depth)
+                                    warmup, depth, None if data is None else str(data))
         self._own_folder = folder is None
         if folder is None:
             self.folder = RunFolder(run_dir or new_run_dir(self.board.name), self.board.name, settings=self.settings,
@@ -335,7 +354,7 @@ class Run:
     def evaluate(self, model_dir: Path, *, plan: Plan | None = None, stop: threading.Event | None = None,
                  position: int | None = None) -> ModelOutcome:
         """Evaluate one model on the run's board (or `plan`'s: a parallel job's own)."""
-        p = prepare(model_dir, self.settings.dtype, limit=self.settings.limit)
+        p = prepare(model_dir, self.settings.dtype, limit=self.settings.limit, data=self.settings.data)
         done = {r.index for r in self._rows(p)}
         if len(done) >= len(p.x_device) and p.name in self.records:
             self.log(f"{p.name}: all {len(done)} samples already recorded")
@@ -446,8 +465,9 @@ class Run:
 
     def _give_up_sample(self, p: Prepared, index: int, why: str, plan: Plan) -> None:
         reason = f"the device went down {SAMPLE_FAILURES} times on this sample; last: {why}"
+        k = p.position[index]
         self.folder.journal.write(SampleRow(p.name, p.exported.model_hash, self.settings.dtype, index,
-                                            int(p.labels[index]), -1, int(p.ref_pred[index]), None, 0, False,
+                                            int(p.labels[k]), -1, int(p.ref_pred[k]), None, 0, False,
                                             plan.physical_board, None, 0, reason))
         self.folder.record_event(RunEvent("sample-failed", p.name, now(), reason, index, plan.physical_board))
         self.log(f"{p.name}: sample {index} recorded as failed ({reason})")

@@ -21,10 +21,11 @@ def _subset(n: int, k: int, seed: int) -> np.ndarray:
 
 
 def export_model_dir(model_dir: Path, dtype: str, out: Path, *, calibration: int = DEFAULT_CALIBRATION,
-                     evaluation: int = DEFAULT_EVALUATION, splits=None) -> Exported:
+                     evaluation: int = DEFAULT_EVALUATION, splits=None, data: str | None = None) -> Exported:
     """Export `model_dir` in `dtype` to `out`. Calibration samples come from the
     training split, accuracy is measured on up to `evaluation` test samples
-    (0 skips it)."""
+    (0 skips it) of the model's own data, or of `data`'s test split (the export
+    itself does not change: calibration stays on the model's training data)."""
     try:
         read_card(model_dir)   # a bad model directory fails here, before torch is imported
         from ..train import load_model   # torch: only to turn a checkpoint into arrays
@@ -42,12 +43,17 @@ def export_model_dir(model_dir: Path, dtype: str, out: Path, *, calibration: int
         if dtype == "int8":
             calib = model_input(card, train.x[_subset(len(train), calibration, 0)])
         if evaluation:
+            if data is not None:
+                test = _other_test(model_dir, card, data)
             idx = _subset(len(test), evaluation, 1)
             evaluate = (model_input(card, test.x[idx]), test.y[idx])
     meta = {"source": {"model_dir": str(Path(model_dir).resolve()), "task": card["task"], "method": card["method"],
                        "cell": card["cell"], "classes": card["classes"], "params": card["size"]["params"],
                        "macs_per_sequence": card["size"]["macs_per_sequence"],
                        "config_hash": card["training"]["config_hash"], "test_data": card["data"]["test"]["name"]}}
+    if evaluate is not None:
+        meta["evaluation_data"] = {"name": test.name, "source": data or data_source(card),
+                                   "content_hash": test.content_hash, "n": int(len(test))}
     return export_graph(graph, dtype, out, calibration=calib, meta=meta, evaluate=evaluate,
                         input_norm={"mean": card["input"]["mean"], "std": card["input"]["std"]})
 
@@ -59,6 +65,19 @@ def _training_splits(model_dir: Path, card: dict):
     except (OSError, ValueError) as exc:
         raise ExportError(f"cannot load the data {model_dir} was trained on ({exc}); "
                           "it is needed to calibrate and to measure accuracy") from None
+
+
+def _other_test(model_dir: Path, card: dict, data: str):
+    """The test split of another data source, refused when its classes are not the model's."""
+    from ..data.splits import load_splits
+    try:
+        test = load_splits(card["task"], data)[2]
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"cannot load --data {data} ({exc})") from None
+    if list(test.classes) != list(card["classes"]):
+        raise ExportError(f"{data} ({test.name}) has the classes {list(test.classes)}, but {model_dir} was trained "
+                          f"on {list(card['classes'])}; evaluate a model on data of its own classes")
+    return test
 
 
 def default_export_dir(model_dir: Path, dtype: str) -> Path:

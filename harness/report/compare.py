@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import fmt
 from .errors import ReportError
-from .metrics import load_run, summarize
+from .metrics import load_run, paired_difference, scored, summarize
 from .rundir import SAMPLES, load_events
 
 
@@ -93,17 +93,30 @@ class CompareResult:
     thresholds: Thresholds = DEFAULT_THRESHOLDS
 
 
-def run_summary(run_dir: str | Path) -> tuple[Path, pd.DataFrame]:
-    """A run's per-model summary: from its records, or from summary.parquet when only the report is kept."""
+def run_summary(run_dir: str | Path) -> tuple[Path, pd.DataFrame, pd.DataFrame | None]:
+    """A run's per-model summary and its scored samples: from its records, or from summary.parquet when
+    only the report is kept (then no samples: accuracy changes cannot be tested for significance)."""
     d = Path(run_dir)
     if d.is_dir() and not (d / SAMPLES).is_file() and (d / "summary.parquet").is_file():
         try:
-            return d, pd.read_parquet(d / "summary.parquet")
+            return d, pd.read_parquet(d / "summary.parquet"), None
         except (OSError, ValueError) as exc:
             raise ReportError(f"{d / 'summary.parquet'} cannot be read ({exc.__class__.__name__}); "
                               "regenerate the report from the run's samples.jsonl") from None
     d, samples, models, env = load_run(d)
-    return d, summarize(samples, models, env.devices if env else None, load_events(d))
+    return d, summarize(samples, models, env.devices if env else None, load_events(d)), scored(samples, models)
+
+
+def significance(base: pd.DataFrame | None, new: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """Per model in both runs: McNemar's exact test on its paired per-sample correctness (harness/stats.py)."""
+    if base is None or new is None:
+        return {}
+    out = {}
+    for name in sorted(set(base["model"]) & set(new["model"])):
+        d = paired_difference(base[base["model"] == name], new[new["model"] == name])
+        if d["n_common"]:
+            out[str(name)] = d
+    return out
 
 
 def _latency(row: pd.Series) -> tuple[float, str]:
@@ -135,10 +148,14 @@ METRICS = [
 ]
 
 
-def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds) -> tuple[dict[str, Any], list[str], list[str]]:
+def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds, sig: dict[str, Any] | None = None
+                   ) -> tuple[dict[str, Any], list[str], list[str]]:
     """One model's row, its regressions, and notes (what changed but does not fail)."""
     row: dict[str, Any] = {"model": name, "dtype": n.get("dtype"), "model_hash_base": b.get("model_hash"),
-                           "model_hash_new": n.get("model_hash"), "n_base": b.get("n"), "n_new": n.get("n")}
+                           "model_hash_new": n.get("model_hash"), "n_base": b.get("n"), "n_new": n.get("n"),
+                           "accuracy_paired": sig["n_common"] if sig else None,
+                           "accuracy_p_value": sig["p_value"] if sig else float("nan"),
+                           "accuracy_significant": sig["significant"] if sig else None}
     regress: list[str] = []
     notes: list[str] = []
     failing: list[str] = []
@@ -191,7 +208,8 @@ def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds) -> tupl
 
 
 ROW_COLUMNS = ["model", "status", "failed", "dtype", "model_hash_base", "model_hash_new", "n_base", "n_new",
-               "accuracy_base", "accuracy_new", "accuracy_change_pp",
+               "accuracy_base", "accuracy_new", "accuracy_change_pp", "accuracy_paired", "accuracy_p_value",
+               "accuracy_significant",
                "agreement_base", "agreement_new", "agreement_change_pp",
                "latency_unit", "latency_base", "latency_new", "latency_change_pct",
                "flash_base", "flash_new", "flash_change_pct", "ram_base", "ram_new", "ram_change_pct",
@@ -199,8 +217,11 @@ ROW_COLUMNS = ["model", "status", "failed", "dtype", "model_hash_base", "model_h
 
 
 def compare_summaries(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresholds | None = None,
-                      base_name: str = "BASE", new_name: str = "NEW") -> CompareResult:
+                      base_name: str = "BASE", new_name: str = "NEW",
+                      tests: dict[str, dict[str, Any]] | None = None) -> CompareResult:
+    """`tests`: per model, the paired significance test of its accuracy change (see `significance`)."""
     t = thresholds or DEFAULT_THRESHOLDS
+    tests = tests or {}
     b_rows = {str(r["model"]): r for _, r in base.iterrows()}
     n_rows = {str(r["model"]): r for _, r in new.iterrows()}
     names = list(b_rows) + [m for m in n_rows if m not in b_rows]
@@ -214,7 +235,7 @@ def compare_summaries(base: pd.DataFrame, new: pd.DataFrame, thresholds: Thresho
             rows.append({"model": name, "status": "only in NEW"})
             blocks.append(f"{name}: only in NEW, not compared")
             continue
-        row, regress, notes = _compare_model(name, b_rows[name], n_rows[name], t)
+        row, regress, notes = _compare_model(name, b_rows[name], n_rows[name], t, tests.get(name))
         rows.append(row)
         regressions += regress
         blocks.append(_model_block(row, regress, notes, t))
@@ -261,7 +282,11 @@ def _model_block(row: dict[str, Any], regress: list[str], notes: list[str], t: T
             ns_ = fmt.num(n) + ("" if fmt.missing(n) else suffix)
             change = fmt.signed_pct(row[f"{key}_change_pct"] / 100)
         verdict = "FAIL" if key in failing else "ok"
-        out.append(f"  {label:<15}{bs_:>24} -> {ns_:<24}{change:>10}  {verdict:<4} ({limit})")
+        tested = ""
+        if key == "accuracy" and not fmt.missing(row.get("accuracy_p_value")):
+            tested = (f"; McNemar p = {row['accuracy_p_value']:.3g} on {int(row['accuracy_paired'])} paired samples: "
+                      + ("significant" if row["accuracy_significant"] else "within noise"))
+        out.append(f"  {label:<15}{bs_:>24} -> {ns_:<24}{change:>10}  {verdict:<4} ({limit}{tested})")
     out += [f"  note: {n}" for n in notes]
     return "\n".join(out)
 
@@ -270,9 +295,9 @@ def compare_runs(base_dir: str | Path, new_dir: str | Path, thresholds: Threshol
                  ) -> CompareResult:
     """Per-model changes from BASE to NEW and whether any crosses a threshold (a Thresholds, a file, or None)."""
     t = thresholds if isinstance(thresholds, Thresholds) else load_thresholds(thresholds)
-    b_dir, base = run_summary(base_dir)
-    n_dir, new = run_summary(new_dir)
-    return compare_summaries(base, new, t, f"BASE {b_dir}", f"NEW {n_dir}")
+    b_dir, base, b_samples = run_summary(base_dir)
+    n_dir, new, n_samples = run_summary(new_dir)
+    return compare_summaries(base, new, t, f"BASE {b_dir}", f"NEW {n_dir}", significance(b_samples, n_samples))
 
 
 def main(base: str | Path, new: str | Path, thresholds_path: str | Path | None = None) -> int:

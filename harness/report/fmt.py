@@ -77,3 +77,12 @@ def ratio(x: Any) -> str:
 
 def short_hash(h: Any, n: int = 12) -> str:
     return DASH if missing(h) or not h else str(h)[:n]
+
+
+def pct_ci(x: Any, lo: Any, hi: Any, digits: int = 1) -> str:
+    """An accuracy with its 95 % interval: "83.3 % (55.2–95.3)"."""
+    if missing(x):
+        return DASH
+    if missing(lo) or missing(hi):
+        return pct(x, digits)
+    return f"{pct(x, digits)} ({100 * float(lo):.{digits}f}–{100 * float(hi):.{digits}f})"

@@ -63,9 +63,10 @@ def _table(header: list[str] | None, rows: list[list[Any]], numeric_from: int = 
 
 def _summary_table(s: pd.DataFrame) -> str:
     lat_header, unit_in_cell = latency_header(latency_units(s))
-    header = ["model", "method", "dtype", "n", "device top-1", "host-reference top-1", "agreement", lat_header,
-              "flash (of board)", "static RAM (of board)", "params", "compression vs dense"]
-    rows = [[r["model"], r["method"], r["dtype"], fmt.num(r["n"]), fmt.pct(r["accuracy"]), fmt.pct(r["ref_accuracy"]),
+    header = ["model", "method", "dtype", "n", "device top-1 (95 % CI)", "host-reference top-1", "agreement",
+              lat_header, "flash (of board)", "static RAM (of board)", "params", "compression vs dense"]
+    rows = [[r["model"], r["method"], r["dtype"], fmt.num(r["n"]),
+             fmt.pct_ci(r["accuracy"], r["accuracy_ci_low"], r["accuracy_ci_high"]), fmt.pct(r["ref_accuracy"]),
              fmt.pct(r["agreement"]), latency_cell(r, "median", unit_in_cell),
              fmt.bytes_share(r["flash_bytes"], r["flash_share"]), fmt.bytes_share(r["ram_bytes"], r["ram_share"]),
              fmt.num(r["params"]), fmt.ratio(r["compression_vs_dense"])] for _, r in s.iterrows()]
@@ -73,11 +74,13 @@ def _summary_table(s: pd.DataFrame) -> str:
 
 
 def _accuracy_table(s: pd.DataFrame) -> str:
-    header = ["model", "task", "cell", "n", "warm-ups (excluded)", "device top-1", "host-reference top-1",
-              "agreement", "disagreeing samples", "largest output error (logits)", "torch test top-1 (model card)",
-              "exported, host (export check)"]
-    rows = [[r["model"], r["task"], r["cell"], fmt.num(r["n"]), fmt.num(r["n_warmup"]), fmt.pct(r["accuracy"], 2),
-             fmt.pct(r["ref_accuracy"], 2), fmt.pct(r["agreement"], 2), fmt.num(r["disagreements"]),
+    header = ["model", "task", "cell", "n", "warm-ups (excluded)", "device top-1 (95 % CI)",
+              "host-reference top-1 (95 % CI)", "agreement", "disagreeing samples", "largest output error (logits)",
+              "torch test top-1 (model card)", "exported, host (export check)"]
+    rows = [[r["model"], r["task"], r["cell"], fmt.num(r["n"]), fmt.num(r["n_warmup"]),
+             fmt.pct_ci(r["accuracy"], r["accuracy_ci_low"], r["accuracy_ci_high"], 2),
+             fmt.pct_ci(r["ref_accuracy"], r["ref_accuracy_ci_low"], r["ref_accuracy_ci_high"], 2),
+             fmt.pct(r["agreement"], 2), fmt.num(r["disagreements"]),
              fmt.DASH if fmt.missing(r["max_abs_err"]) else f"{float(r['max_abs_err']):.6g}",
              fmt.pct(r["host_test_accuracy"], 2), fmt.pct(r["host_export_accuracy"], 2)] for _, r in s.iterrows()]
     return _table(header, rows, numeric_from=3)
@@ -177,7 +180,7 @@ def _latency_plots(s: pd.DataFrame) -> list[tuple[bytes | None, str]]:
 
 def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                 matrices: dict[str, tuple[Any, list[str]]], environment: dict[str, Any],
-                links: list[tuple[str, str]], scenarios=(), events=()) -> str:
+                links: list[tuple[str, str]], scenarios=(), events=(), pairs: pd.DataFrame | None = None) -> str:
     """The page; `environment` is environment.json as written (shown flattened)."""
     title = f"Run {info.run_id} on {info.board}"
     p = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
@@ -242,6 +245,15 @@ def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                  f"columns the device's prediction.</figcaption></figure>")
     p.append("</div>")
 
+    if pairs is not None and not pairs.empty:
+        p.append("<h2>Differences on the same samples</h2><p>Every pair of models of a task evaluated on the same "
+                 "samples: the paired difference in device top-1, the samples only one of them gets right, and "
+                 "McNemar's exact test; a difference is a claim only at p &le; 0.05.</p>")
+        p.append(_table(["model", "vs", "n", "difference", "only this right", "only that right", "McNemar p", "verdict"],
+                        [[r["model_a"], r["model_b"], fmt.num(r["n_common"]), f"{100 * r['difference']:+.1f} pp",
+                          fmt.num(r["only_a"]), fmt.num(r["only_b"]), f"{r['p_value']:.3g}",
+                          ("better" if r["difference"] > 0 else "worse") if r["significant"] else "within noise"]
+                         for _, r in pairs.iterrows()], numeric_from=2))
     if events:
         p.append("<h2>Events</h2><p>The device went down and was brought back, or a sample was given up "
                  "(events.jsonl).</p>")

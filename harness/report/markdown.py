@@ -72,7 +72,8 @@ def latency_note(summary: pd.DataFrame) -> str:
 
 
 def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[ScenarioResult] = (),
-                     devices: dict[str, DeviceRecord] | None = None, events: list[RunEvent] = ()) -> str:
+                     devices: dict[str, DeviceRecord] | None = None, events: list[RunEvent] = (),
+                     pairs: pd.DataFrame | None = None) -> str:
     """The run's summary: heading, the model table when models ran, the scenario table when pytest ran."""
     lines = [f"# Run {md_cell(info.run_id)} on {md_cell(info.board)}", ""]
     lines.append(f"- Ran on: **{md_cell(ran_on_line(info))}**")
@@ -91,23 +92,53 @@ def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[Scena
     lines.append("")
     units = latency_units(summary)
     lat_header, unit_in_cell = latency_header(units)
-    header = ["model", "method", "dtype", "n", "device top-1", "host-reference top-1", "agreement", lat_header,
+    header = ["model", "method", "dtype", "n", "device top-1 (95 % CI)", "host-reference top-1", "agreement", lat_header,
               "flash (of board)", "static RAM (of board)", "params", "compression vs dense"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + "|")
     for _, r in summary.iterrows():
-        cells = [r["model"], r["method"], r["dtype"], fmt.num(r["n"]), fmt.pct(r["accuracy"]),
+        cells = [r["model"], r["method"], r["dtype"], fmt.num(r["n"]),
+                 fmt.pct_ci(r["accuracy"], r["accuracy_ci_low"], r["accuracy_ci_high"]),
                  fmt.pct(r["ref_accuracy"]), fmt.pct(r["agreement"]), latency_cell(r, "median", unit_in_cell),
                  fmt.bytes_share(r["flash_bytes"], r["flash_share"]), fmt.bytes_share(r["ram_bytes"], r["ram_share"]),
                  fmt.num(r["params"]), fmt.ratio(r["compression_vs_dense"])]
         lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     if summary.empty:
         lines.append("| " + " | ".join([fmt.DASH] * len(header)) + " |")
-    lines += ["", "Accuracy counts every evaluated sample but the warm-up; host-reference top-1 is the exported "
-              "model run on the host on the same inputs. Full figures: `summary.csv`, `index.html`.", ""]
+    lines += ["", "Accuracy counts every evaluated sample but the warm-up, with its 95 % Wilson interval; "
+              "host-reference top-1 is the exported model run on the host on the same inputs. Full figures: "
+              "`summary.csv`, `index.html`.", ""]
+    lines += differences_markdown(pairs)
     if scenarios:
         lines += ["## Scenarios", "", scenario_table(scenarios)]
     return "\n".join(lines)
+
+
+CLAIMS = ("kp", "dkp")   # the methods whose comparisons summary.md shows (every pair is in pairwise.csv)
+
+
+def differences_markdown(pairs: pd.DataFrame | None) -> list[str]:
+    """KP and DKP against the other methods of their task, on the same samples: the difference, and
+    whether McNemar's exact test backs it."""
+    if pairs is None or pairs.empty:
+        return []
+    rows = pairs[pairs["method_a"].isin(CLAIMS) | pairs["method_b"].isin(CLAIMS)]
+    if rows.empty:
+        return []
+    out = ["## Differences on the same samples", "",
+           "| model | vs | n | difference | only this right | only that right | McNemar p | verdict |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for _, r in rows.iterrows():
+        a_first = r["method_a"] in CLAIMS
+        a, b = (r["model_a"], r["model_b"]) if a_first else (r["model_b"], r["model_a"])
+        diff = r["difference"] if a_first else -r["difference"]
+        only_a, only_b = (r["only_a"], r["only_b"]) if a_first else (r["only_b"], r["only_a"])
+        verdict = ("better" if diff > 0 else "worse") if r["significant"] else "within noise"
+        out.append(f"| {md_cell(a)} | {md_cell(b)} | {int(r['n_common']):,} | {100 * diff:+.1f} pp | {int(only_a)} | "
+                   f"{int(only_b)} | {r['p_value']:.3g} | {verdict} |")
+    out += ["", "A difference is called better or worse only when McNemar's exact test on the paired "
+            "predictions gives p <= 0.05; every pair of models is in `pairwise.csv`.", ""]
+    return out
 
 
 def fault_lines(summary: pd.DataFrame, events: list[RunEvent]) -> list[str]:
@@ -164,8 +195,12 @@ def test_set_lines(summary: pd.DataFrame) -> list[str]:
         used = ""
         if len(n_total):
             total = int(n_total.iloc[0])
-            used = (f", first {int(limits.iloc[0]):,} of {total:,} samples (--limit {int(limits.iloc[0])})"
-                    if len(limits) and int(limits.iloc[0]) < total else f", {total:,} samples")
+            used = (f", a class-stratified {int(limits.iloc[0]):,} of {total:,} samples (--limit "
+                    f"{int(limits.iloc[0])}, seed 0)" if len(limits) and int(limits.iloc[0]) < total
+                    else f", {total:,} samples")
+        sources = sorted({str(v) for v in g["test_set_source"].dropna() if str(v)})
+        if sources:
+            used += f", from {', '.join(sources)}"
         tasks = ", ".join(sorted(set(g["task"].dropna())))
         lines = f"{name} ({', '.join(x for x in (what, 'hash ' + fmt.short_hash(h)) if x)}){used}"
         out.append(f"{tasks}: {lines}" if tasks else lines)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import records as rec
 from ..records import DeviceRecord, Environment, ModelRecord, RecordError, RunEvent, SampleRow, counter_unit
+from ..stats import mcnemar_exact, wilson_interval
 from .errors import ReportError
 from .rundir import SAMPLES, load_environment, load_models, run_path
 
@@ -200,7 +201,7 @@ INT_COLUMNS = ("est_clock_hz", "n", "n_expected", "n_warmup", "stale_samples", "
                "macs_per_sequence", "dense_params", "test_set_n")
 BOOL_COLUMNS = ("emulated", "complete", "test_set_synthetic")
 STRING_COLUMNS = ("model", "task", "method", "cell", "dtype", "model_hash", "board", "physical_board", "counter_kind",
-                  "counter_unit", "est_rule", "test_set", "test_set_hash")
+                  "counter_unit", "est_rule", "test_set", "test_set_hash", "test_set_source")
 
 
 def _counter(record: ModelRecord | None, device: DeviceRecord | None) -> dict[str, Any]:
@@ -235,10 +236,21 @@ def _latency_columns(counter: dict[str, Any], board: str | None, values) -> dict
     return row
 
 
+def interval(correct: int, n: int) -> tuple[float, float]:
+    """95 % Wilson interval of an accuracy; NaN for no samples."""
+    return wilson_interval(int(correct), int(n)) if n else (float("nan"), float("nan"))
+
+
 def _accuracy_columns(s: pd.DataFrame) -> dict[str, Any]:
+    n = len(s)
+    dev_ok = int((s["predicted"] == s["label"]).sum())
+    ref_ok = int((s["ref_predicted"] == s["label"]).sum())
+    (lo, hi), (rlo, rhi) = interval(dev_ok, n), interval(ref_ok, n)
     return {
         "accuracy": top1(s["predicted"], s["label"]),
+        "accuracy_ci_low": lo, "accuracy_ci_high": hi,
         "ref_accuracy": top1(s["ref_predicted"], s["label"]),
+        "ref_accuracy_ci_low": rlo, "ref_accuracy_ci_high": rhi,
         "agreement": agreement(s["predicted"], s["ref_predicted"]),
         "disagreements": int((s["predicted"] != s["ref_predicted"]).sum()),
         "max_abs_err": float(s["max_abs_err"].max()) if s["max_abs_err"].notna().any() else float("nan"),
@@ -268,7 +280,8 @@ def _record_columns(r: ModelRecord) -> dict[str, Any]:
         "params": r.card.params, "macs_per_sequence": r.card.macs_per_sequence, "dense_params": r.card.dense_params,
         "compression_vs_dense": r.card.compression_vs_dense,
         "test_set": r.test_set.name, "test_set_hash": r.test_set.content_hash,
-        "test_set_synthetic": r.test_set.synthetic, "test_set_n": test_n, "limit": r.limit,
+        "test_set_synthetic": r.test_set.synthetic, "test_set_n": test_n, "test_set_source": r.test_set.source,
+        "limit": r.limit,
     }
 
 
@@ -311,7 +324,8 @@ SUMMARY_COLUMNS = [
     "model", "task", "method", "cell", "dtype", "model_hash", "board", "physical_board", "emulated", "counter_kind",
     "counter_unit", "clock_hz", "n", "n_expected", "complete", "n_warmup", "stale_samples", "failed", "retries",
     "recoveries",
-    "accuracy", "ref_accuracy", "agreement", "disagreements", "max_abs_err", "host_test_accuracy",
+    "accuracy", "accuracy_ci_low", "accuracy_ci_high", "ref_accuracy", "ref_accuracy_ci_low", "ref_accuracy_ci_high",
+    "agreement", "disagreements", "max_abs_err", "host_test_accuracy",
     "host_export_accuracy",
     "latency_median_cycles", "latency_median_us", "latency_median_instructions",
     "latency_p90_cycles", "latency_p90_us", "latency_p90_instructions",
@@ -322,7 +336,7 @@ SUMMARY_COLUMNS = [
     "text_share", "rodata_share", "data_share", "flash_share", "model_share", "bss_share", "ram_share",
     "stack_share", "arena_share",
     "params", "macs_per_sequence", "dense_params", "compression_vs_dense",
-    "test_set", "test_set_hash", "test_set_synthetic", "test_set_n", "limit",
+    "test_set", "test_set_hash", "test_set_synthetic", "test_set_n", "test_set_source", "limit",
 ]
 
 
@@ -342,6 +356,46 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 def _isnull(v: Any) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+
+
+SIGNIFICANCE = 0.05   # McNemar p at or below this: a difference the test set backs
+
+
+def paired_difference(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
+    """Two sets of scored samples (one model each, or one model in two runs), paired by test-set index:
+    common samples, each one's accuracy on them, the samples only one gets right, McNemar's exact p."""
+    common = a.set_index("index")[["label", "predicted"]].add_suffix("_a").join(
+        b.set_index("index")[["label", "predicted"]].add_suffix("_b"), how="inner")
+    ok_a = (common["predicted_a"] == common["label_a"]).to_numpy()
+    ok_b = (common["predicted_b"] == common["label_b"]).to_numpy()
+    n = len(common)
+    p = mcnemar_exact(ok_a, ok_b) if n else float("nan")
+    return {"n_common": n, "accuracy_a": float(ok_a.mean()) if n else float("nan"),
+            "accuracy_b": float(ok_b.mean()) if n else float("nan"),
+            "only_a": int((ok_a & ~ok_b).sum()), "only_b": int((~ok_a & ok_b).sum()),
+            "p_value": p, "significant": bool(n and p <= SIGNIFICANCE)}
+
+
+def pairwise(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
+    """Every pair of models of one task evaluated on the same samples (same test set): their paired
+    difference in accuracy and whether McNemar's exact test backs it (p <= SIGNIFICANCE)."""
+    models = models or {}
+    good = scored(samples, models)
+    names = [m for m in model_names(samples, models) if m in models]
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ra, rb = models[a], models[b]
+            if (ra.task, ra.test_set.content_hash) != (rb.task, rb.test_set.content_hash):
+                continue
+            d = paired_difference(good[good["model"] == a], good[good["model"] == b])
+            if not d["n_common"]:
+                continue
+            rows.append({"task": ra.task, "model_a": a, "method_a": ra.method, "model_b": b, "method_b": rb.method,
+                         **d, "difference": d["accuracy_a"] - d["accuracy_b"]})
+    cols = ["task", "model_a", "method_a", "model_b", "method_b", "n_common", "accuracy_a", "accuracy_b",
+            "difference", "only_a", "only_b", "p_value", "significant"]
+    return pd.DataFrame(rows, columns=cols)
 
 
 def per_class(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:

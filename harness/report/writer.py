@@ -13,11 +13,11 @@ from typing import Any, Callable
 from .errors import ReportError
 from .html import render_html
 from .markdown import summary_markdown
-from .metrics import confusion, confusion_matrices, load_run, per_class, summarize
+from .metrics import confusion, confusion_matrices, load_run, pairwise, per_class, summarize
 from .rundir import EVENTS, JUNIT, SAMPLES, SCENARIOS, load_events, load_scenarios, run_info
 
 OUTPUTS = ("samples.parquet", "samples.csv", "summary.parquet", "summary.csv", "per_class.csv", "confusion.csv",
-           "summary.md", "index.html")
+           "pairwise.csv", "summary.md", "index.html")
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
@@ -45,6 +45,7 @@ def write_report(run_dir: str | Path) -> Path:
     conf = confusion(samples, models)
     info = run_info(d, models, env)
     scenarios = load_scenarios(d)
+    pairs = pairwise(samples, models)
     try:
         _atomic(d / "samples.parquet", lambda p: samples.to_parquet(p, index=False))
         _atomic(d / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
@@ -54,18 +55,20 @@ def write_report(run_dir: str | Path) -> Path:
     _atomic(d / "summary.csv", lambda p: summary.to_csv(p, index=False))
     _atomic(d / "per_class.csv", lambda p: pc.to_csv(p, index=False))
     _atomic(d / "confusion.csv", lambda p: conf.to_csv(p, index=False))
-    _text(d / "summary.md", summary_markdown(summary, info, scenarios, devices, events))
+    _atomic(d / "pairwise.csv", lambda p: pairs.to_csv(p, index=False))
+    _text(d / "summary.md", summary_markdown(summary, info, scenarios, devices, events, pairs))
     links = [(JUNIT, "junit.xml (pytest results)")] if (d / JUNIT).is_file() else []
     links += [("summary.md", "summary.md (the table for a review)"), ("summary.csv", "summary.csv (every figure per model)"),
               ("summary.parquet", "summary.parquet"), ("per_class.csv", "per_class.csv"),
-              ("confusion.csv", "confusion.csv (long format)"), ("samples.parquet", "samples.parquet (one row per sample)"),
+              ("confusion.csv", "confusion.csv (long format)"),
+              ("pairwise.csv", "pairwise.csv (every pair of models on the same samples, McNemar's test)"), ("samples.parquet", "samples.parquet (one row per sample)"),
               ("samples.csv", "samples.csv"), (SAMPLES, "samples.jsonl (the runner's journal)"),
               (EVENTS, "events.jsonl (recoveries and samples given up)"),
               ("models.json", "models.json"), ("environment.json", "environment.json"),
               (SCENARIOS, "scenarios.json (the scenarios' outcomes)")]
     links = [(h, label) for h, label in links if h in OUTPUTS or (d / h).is_file()]
     page = render_html(info, summary, pc, confusion_matrices(samples, models), env.to_json() if env else {}, links,
-                       scenarios, events)
+                       scenarios, events, pairs)
     index = d / "index.html"
     _text(index, page)
     return index

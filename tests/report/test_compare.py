@@ -215,3 +215,25 @@ def test_a_new_run_without_any_of_the_base_models_fails(base, tmp_path):
     new = write_run(tmp_path / "new", [model_spec("other")])
     r = compare_runs(base, new)
     assert r.failed and r.regressions == ["no model of BASE is in NEW (1 model(s) there): nothing was compared"]
+
+
+def test_compare_says_whether_an_accuracy_change_is_significant(tmp_path):
+    """McNemar's exact test on the paired samples: one sample flipped of 12 is noise (p = 1); 40 of 400 is not."""
+    base = write_run(tmp_path / "b")
+    wrong = [0, 0, 1, 1, 1, 1, 2, 2, 0, 3, 3, 0]
+    small = compare_runs(base, write_run(tmp_path / "n", specs_with("kws-kp-lstm", predicted=wrong,
+                                                                    ref_predicted=wrong)))
+    row = small.rows.set_index("model").loc["kws-kp-lstm"]
+    assert row["accuracy_paired"] == 12 and row["accuracy_p_value"] == pytest.approx(1.0)
+    assert not row["accuracy_significant"]
+    assert "McNemar p = 1 on 12 paired samples: within noise" in small.text
+    n = 400
+    labels = [i % 4 for i in range(n)]
+    spec = dict(labels=labels, predicted=labels, ref_predicted=labels, counters=[1000] * n, max_abs_err=[0.0] * n)
+    big_base = write_run(tmp_path / "bb", [model_spec("m", **spec)])
+    worse = [(y + 1) % 4 if i < 40 else y for i, y in enumerate(labels)]
+    big = compare_runs(big_base, write_run(tmp_path / "bn", [model_spec("m", **dict(spec, predicted=worse,
+                                                                                       ref_predicted=worse))]))
+    row = big.rows.set_index("model").loc["m"]
+    assert row["accuracy_p_value"] < 1e-9 and row["accuracy_significant"]
+    assert "on 400 paired samples: significant" in big.text

@@ -44,12 +44,16 @@ def test_summary_md_has_the_row_values_and_says_emulated(emulated_run):
     md = (emulated_run / "summary.md").read_text()
     assert "emulated twin of nucleo-f446re, QEMU netduinoplus2" in md
     assert "latency median (instructions)" in md and "not time" in md
+    table, differences = md.split("## Differences on the same samples")
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip().strip("|").split("|")]
-            for line in md.splitlines() if line.startswith("| kws-") or line.startswith("| har-")}
-    assert rows["kws-kp-lstm"] == ["kws-kp-lstm", "kp", "int8", "12", "83.3 %", "83.3 %", "100.0 %", "65,000",
-                                   "16,100 B (3.1 %)", "20,100 B (15.3 %)", "6,508", "11.2×"]
-    assert rows["kws-dense-lstm"][4] == "100.0 %" and rows["kws-dense-lstm"][7] == "55,500"
-    assert rows["har-small-lstm"][4] == "90.0 %"
+            for line in table.splitlines() if line.startswith("| kws-") or line.startswith("| har-")}
+    # Accuracies with their 95 % Wilson interval (12 samples: a wide one).
+    assert rows["kws-kp-lstm"] == ["kws-kp-lstm", "kp", "int8", "12", "83.3 % (55.2–95.3)", "83.3 %", "100.0 %",
+                                   "65,000", "16,100 B (3.1 %)", "20,100 B (15.3 %)", "6,508", "11.2×"]
+    assert rows["kws-dense-lstm"][4] == "100.0 % (75.7–100.0)" and rows["kws-dense-lstm"][7] == "55,500"
+    assert rows["har-small-lstm"][4] == "90.0 % (59.6–98.2)"
+    # KP against dense on the same 12 samples: 2 samples only dense gets right, not a difference the test backs.
+    assert "| kws-kp-lstm | kws-dense-lstm | 12 | -16.7 pp | 0 | 2 | 0.5 | within noise |" in differences
 
 
 def test_summary_md_on_hardware_gives_cycles_and_microseconds(hardware_run):
@@ -79,7 +83,7 @@ def test_report_is_idempotent_and_follows_a_resumed_run(tmp_path):
                                  "max_abs_err": 0.0, "counter": 100, "warmup": False, "host_ms": 0.2}) + "\n")
     write_report(run)
     md = (run / "summary.md").read_text()
-    assert "Incomplete" not in md and "| 12 | 50.0 % |" in md
+    assert "Incomplete" not in md and "| 12 | 50.0 % (25.4–74.6) |" in md
 
 
 def test_text_is_escaped_in_html_and_markdown(tmp_path):
