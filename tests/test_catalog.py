@@ -149,6 +149,8 @@ def test_fvp_section(tmp_path):
     ("cpu: cpu0", "cpu: 'cpu0 -a x'", "cpu"),
     ("board.uart0.unbuffered_output: true", "nodot: 1", "'nodot'"),
     ("board.uart0.unbuffered_output: true", "board.uart0.out_file: 'a b'", "board.uart0.out_file"),
+    ("board.uart0.unbuffered_output: true", "board.telnetterminal0.mode: telnet", "set by the harness"),
+    ("board.uart0.unbuffered_output: true", "cpu0.MVE: 2", "set by the harness"),
 ])
 def test_bad_fvp_entries_fail_naming_the_field(tmp_path, old, new, field):
     assert old in FVP

@@ -135,6 +135,13 @@ class Fvp:
         if not self.binaries or not all(isinstance(b, str) and re.fullmatch(r"[A-Za-z0-9_.+-]+", b)
                                         for b in self.binaries):
             raise ValueError(f"fvp binaries must be a list of executable names, got {list(self.binaries)!r}")
+        # Set by the FVP target from the other fields (harness/targets/fvp.py), never here.
+        own = {f"{self.terminal}.{p}" for p in ("start_telnet", "mode", "start_port")} | \
+              {f"{self.cpu}.{p}" for p in ("FPU", "MVE")}
+        clash = sorted(own & set(self.parameters))
+        if clash:
+            raise ValueError(f"fvp parameters {', '.join(clash)} are set by the harness (terminal, FPU, mve); "
+                             "leave them out")
 
 
 def _usb_id(value) -> int:
