@@ -31,7 +31,7 @@ from harness.boards import get_board
 from harness.compress import set_progress, summarize
 from harness.export import export_graph, from_model, lower
 from harness.export.exporter import calibrate, write_export
-from harness.session import connect
+from harness.device import open_device, plan_device
 from harness.train import DEFAULTS, build_model
 
 SHAPES = {"kws": (49, 10, 12), "har": (128, 9, 6)}   # seq_len, features, classes
@@ -41,7 +41,7 @@ DTYPES = ("fp32", "w8", "int8")
 
 def instructions(board, exported, x, repeats: int) -> int:
     xd = exported.device_input(x)
-    with connect(board, model=exported) as dev:
+    with open_device(plan_device(board), model=exported) as dev:
         counts = [dev.link.infer(xd[i % len(xd)].tobytes()).counter_delta for i in range(repeats + 1)]
     return int(statistics.median(counts[1:]))   # the first is a warm-up, as MLPerf Tiny does
 

@@ -155,7 +155,8 @@ def cmd_run(args) -> int:
     from .evaluate import run
     _debug_logging(args)
     run_dir = run(_plan(args), args.models, dtype=args.dtype, limit=args.limit, run_dir=args.report_dir,
-                  resume=args.resume, depth=args.depth)
+                  resume=args.resume, depth=args.depth, timeout=args.timeout, retries=args.retries,
+                  max_recoveries=args.max_recoveries)
     from .report import write_report
     index = write_report(run_dir)
     print((run_dir / "summary.md").read_text())
@@ -268,6 +269,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=2, metavar="N",
                    help="requests in flight (default 2: the next input travels during an inference; "
                         "1 keeps the line quiet while the device computes, as MLPerf Tiny does)")
+    s.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds to wait for each reply (default: from the sample's bytes at the board's baud rate "
+                        "and the last inference's count at its clock, times 4, at least 2 s)")
+    s.add_argument("--retries", type=int, default=8, metavar="N",
+                   help="times a request is sent again after a damaged, lost or refused reply (default 8)")
+    s.add_argument("--max-recoveries", type=int, default=5, metavar="N",
+                   help="times per model the device is brought back (emulator restarted, board reset or "
+                        "reflashed) before the run gives up (default 5)")
     s.add_argument("--require-hardware", action="store_true", help="fail instead of falling back to emulation")
     _hardware_map_option(s)
     s.add_argument("-v", "--verbose", action="store_true", help="log detection, flashing and reconnection")

@@ -183,18 +183,20 @@ def _counted(target, hello: Hello) -> Hello:
 
 
 @contextlib.contextmanager
-def open_device(plan: Plan, *, model=None, log_dir: Path | None = None) -> Iterator[Device]:
+def open_device(plan: Plan, *, model=None, log_dir: Path | None = None,
+                retries: int | None = None) -> Iterator[Device]:
     """Build the image (with `model`, an Exported, compiled in), start it where the plan says, handshake
     and check board, core and model hash; always stops the target afterwards.
 
     A real board is leased for the duration (the caller's lease, when it holds
-    one), flashed and verified against the model hash (zeros without a model)."""
+    one), flashed and verified against the model hash (zeros without a model). `retries`: how often the
+    link sends a request again after a fault (harness/link/client.py)."""
     image = firmware.build(plan.board, model=model)
     with leased(plan) as plan:
         target = _target(plan, image, log_dir)
         try:
             target.start()
-            link = Link(target.port)
+            link = Link(target.port) if retries is None else Link(target.port, retries=retries)
             hello = _counted(target, link.handshake())
             check_hello(hello, plan.board, image.model_hash)
             yield Device(plan, image, target, link, hello)

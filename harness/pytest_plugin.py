@@ -32,6 +32,7 @@ class _Session:
     report_dir: Path | None
     results: list[ScenarioResult] = attrs.Factory(list)
     devices: dict[str, DeviceRecord] = attrs.Factory(dict)   # this process's, and the xdist workers'
+    folder: object = None                                    # the RunFolder of --report-dir, held all session
     run: object = None                                       # the evaluation's Run, once model scenarios ran
 
 
@@ -72,8 +73,21 @@ def pytest_configure(config):
         report_dir.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
             config.option.xmlpath = str(report_dir / "junit.xml")
-    config.stash[_STATE] = _Session(plan, report_dir)
-    config.pluginmanager.register(_Recorder(config.stash[_STATE].results), "harness-recorder")
+    state = config.stash[_STATE] = _Session(plan, report_dir)
+    if report_dir and _worker_id(config) is None:
+        from .evaluate import RunError, RunFolder
+        try:   # this session is the folder's one writer until it ends (xdist workers report to it)
+            state.folder = RunFolder(report_dir, plan.board.name)
+        except RunError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    config.pluginmanager.register(_Recorder(state.results), "harness-recorder")
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(_STATE, None)
+    if state is not None and state.folder is not None:
+        state.folder.close()
+        state.folder = None
 
 
 def _worker_id(config) -> str | None:
@@ -167,8 +181,9 @@ def evaluation(pytestconfig, board_plan, tmp_path_factory):
     from .evaluate import Run
     state = pytestconfig.stash[_STATE]
     with Run(board_plan, [Path(m) for m in pytestconfig.getoption("models")], dtype=pytestconfig.getoption("dtype"),
-             limit=pytestconfig.getoption("limit"), run_dir=state.report_dir or tmp_path_factory.mktemp("run"),
-             progress=False, log=lambda *_: None) as run:
+             limit=pytestconfig.getoption("limit"), folder=state.folder,
+             run_dir=None if state.folder else tmp_path_factory.mktemp("run"), progress=False,
+             log=lambda *_: None) as run:
         state.run = run
         yield run
 
@@ -213,7 +228,7 @@ def pytest_sessionfinish(session, exitstatus):
     if _worker_id(session.config) is not None:   # an xdist worker: the controller writes the run folder
         session.config.workeroutput["harness"] = {k: d.to_json() for k, d in state.devices.items()}
         return
-    if state.report_dir:
+    if state.folder is not None:
         _write_run_folder(state, exitstatus)
 
 
@@ -243,10 +258,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def _write_run_folder(state: _Session, exitstatus) -> None:
-    """The scenarios' devices and outcomes into the run folder (the evaluation's, when models ran), then the report."""
-    from .evaluate import RunFolder
+    """The scenarios' devices and outcomes into the run folder, then the report."""
     from .report import ReportError, write_report
-    folder = state.run.folder if state.run is not None else RunFolder(state.report_dir, state.plan.board.name)
+    folder = state.folder
     for key, d in state.devices.items():
         folder.record_device(key, d)
     folder.record_scenarios(state.results, int(exitstatus))

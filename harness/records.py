@@ -2,6 +2,7 @@
 
     run.json          RunFile        settings (what --resume must match), argv, start time
     samples.jsonl     SampleRow      one line per result as it arrives (layout: run.json's samples_schema)
+    events.jsonl      RunEvent       what happened to the devices: recoveries, samples given up, the run given up
     models.json       ModelRecord    per model: card figures, image sizes, stack, board, counter, test set
     environment.json  Environment    where the run ran, on which devices, with which tools
     scenarios.json    ScenarioResult the pytest scenarios' outcomes, when pytest ran them
@@ -30,8 +31,8 @@ SCHEMA = 1
 HARDWARE, EMULATED, MIXED = "hardware", "emulated", "mixed"
 WHERE = (HARDWARE, EMULATED)
 
-RUN_FILE, SAMPLES, MODELS, ENVIRONMENT, SCENARIOS = (
-    "run.json", "samples.jsonl", "models.json", "environment.json", "scenarios.json")
+RUN_FILE, SAMPLES, EVENTS, MODELS, ENVIRONMENT, SCENARIOS = (
+    "run.json", "samples.jsonl", "events.jsonl", "models.json", "environment.json", "scenarios.json")
 
 
 class RecordError(ValueError):
@@ -188,7 +189,11 @@ class RunFile(Record):
 
 @attrs.frozen
 class SampleRow(Record):
-    """One inference's result, a line of samples.jsonl. index -1 is a warm-up."""
+    """One inference's result, a line of samples.jsonl. index -1 is a warm-up.
+
+    A sample the device could not be brought through (it went down on it
+    twice) has `error` set, predicted -1 and counter 0: recorded, never counted
+    as a prediction."""
 
     model: str
     model_hash: str
@@ -202,6 +207,27 @@ class SampleRow(Record):
     warmup: bool
     physical_board: str
     host_ms: float | None = None
+    retries: int = 0                 # requests the link sent again for this result
+    error: str | None = None         # why there is no result
+
+    def to_line(self) -> str:
+        return json.dumps(attrs.asdict(self), separators=(",", ":"))
+
+
+EVENT_KINDS = ("recovery", "sample-failed", "gave-up")
+
+
+@attrs.frozen
+class RunEvent(Record):
+    """A line of events.jsonl: the device went down and was brought back (recovery), a sample was given
+    up (sample-failed), or the run stopped trying (gave-up)."""
+
+    kind: str = attrs.field(validator=_one_of(EVENT_KINDS))
+    model: str
+    at: str                          # UTC time
+    detail: str                      # what happened, one line
+    index: int | None = None         # the sample in flight, when there was one
+    physical_board: str = ""
 
     def to_line(self) -> str:
         return json.dumps(attrs.asdict(self), separators=(",", ":"))
@@ -420,9 +446,10 @@ def read_run_file(run_dir: Path) -> RunFile:
     return RunFile.from_json(_versioned(path, read_json(path)), str(path))
 
 
-def parse_journal(data: bytes, where: str = SAMPLES) -> list[SampleRow]:
-    """The rows of samples.jsonl. A last line without its newline (a run killed mid-write) is dropped;
-    any other bad line is an error naming the file and the line."""
+def parse_journal(data: bytes, where: str = SAMPLES, record=None) -> list:
+    """The rows of samples.jsonl (or events.jsonl, record=RunEvent). A last line without its newline (a run
+    killed mid-write) is dropped; any other bad line is an error naming the file and the line."""
+    record = record or SampleRow
     # Every line the runner writes ends with a newline: text after the last one is a line cut short.
     complete = data[: data.rfind(b"\n") + 1]
     rows: list[SampleRow] = []
@@ -437,8 +464,13 @@ def parse_journal(data: bytes, where: str = SAMPLES) -> list[SampleRow]:
         if not isinstance(obj, dict):
             raise RecordError(f"{where} line {lineno} holds {type(obj).__name__}, not a JSON object; "
                               "samples.jsonl has one object per line (docs/reports.md)")
-        rows.append(SampleRow.from_json(obj, f"{where} line {lineno}"))
+        rows.append(record.from_json(obj, f"{where} line {lineno}"))
     return rows
+
+
+def read_events(run_dir: Path) -> list[RunEvent]:
+    path = Path(run_dir) / EVENTS
+    return parse_journal(path.read_bytes(), str(path), RunEvent) if path.is_file() else []
 
 
 def write_models(run_dir: Path, models: dict[str, ModelRecord]) -> None:

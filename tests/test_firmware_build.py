@@ -248,15 +248,20 @@ def test_the_helium_check_sees_vector_instructions(tmp_path):
 
 @pytest.mark.parametrize("name", BOARDS)
 def test_the_runtime_uses_smlad_on_every_core(name, tmp_path):
-    """device_fw/runtime/rt_linear.c takes its SMLAD path where the core has the DSP extension
-    (all catalog cores: M4, M7, M33, M55); compiled here with the very options of the board's image."""
+    """The runtime (device_fw/runtime/) takes its SMLAD path where the core has the DSP extension (all
+    catalog cores: M4, M7, M33, M55): its sources, compiled here with the very options of the board's
+    image, hold SMLAD dot products."""
     image = firmware.build(boards()[name])
     gcc, objdump = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-objdump")
     if gcc is None or objdump is None:
         pytest.skip("arm-none-eabi-gcc/objdump not on PATH")
     runtime = firmware_source() / "runtime"
-    obj = tmp_path / "rt_linear.o"
-    subprocess.run([gcc, *_compile_options(image.elf), "-std=c11", "-ffreestanding", "-I", str(runtime),
-                    "-c", str(runtime / "rt_linear.c"), "-o", str(obj)], check=True)
-    out = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"\tsmlad\b", out), f"{name}: no SMLAD in the runtime's dot products"
+    found = []
+    for src in sorted(runtime.glob("*.c")):
+        obj = tmp_path / f"{src.stem}.o"
+        subprocess.run([gcc, *_compile_options(image.elf), "-std=c11", "-ffreestanding", "-I", str(runtime),
+                        "-c", str(src), "-o", str(obj)], check=True)
+        out = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True, check=True).stdout
+        if re.search(r"\tsmlad\b", out):
+            found.append(src.name)
+    assert found, f"{name}: no SMLAD in the runtime"

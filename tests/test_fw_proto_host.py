@@ -37,6 +37,8 @@ SHIM = r"""
 
 size_t shim_feed(const uint8_t *data, size_t len, uint8_t *out, size_t cap);
 void shim_reset(int shared);
+void shim_model(void);
+int shim_infer_calls(void);
 
 static uint8_t input[65536], output[65536];
 static uint8_t *sink;
@@ -53,6 +55,30 @@ static void capture(const uint8_t *data, size_t len)
 }
 static uint32_t peak(void) { return 321; }
 static uint32_t count(void) { return counter += 7; }
+static int infer_calls;
+static const uint8_t hash[32] = { 1 };
+
+/* A "model" of 16 input bytes: its 4 outputs are running sums, its class the first byte mod 4. */
+static int fake_infer(const uint8_t *in, uint8_t *out)
+{
+    uint32_t acc = 0;
+    infer_calls++;
+    for (int i = 0; i < 16; i++) {
+        acc += in[i];
+        if (i % 4 == 3) memcpy(out + i - 3, &acc, 4);
+    }
+    return in[0] % 4;
+}
+
+void shim_model(void)
+{
+    device.model_hash = hash;
+    device.infer = fake_infer;
+    device.model_input_bytes = 16;
+    device.model_output_bytes = 16;
+}
+
+int shim_infer_calls(void) { return infer_calls; }
 
 void shim_reset(int shared)
 {
@@ -74,6 +100,10 @@ void shim_reset(int shared)
     device.stack_peak = peak;
     device.counter_read = count;
     device.write = capture;
+    device.infer = NULL;
+    device.model_input_bytes = 0;
+    device.model_output_bytes = 0;
+    infer_calls = 0;
     proto_server_init(&server, &device);
 }
 
@@ -354,8 +384,8 @@ def test_damaged_frames_get_unattributed_errors(lib):
     assert dev.feed(cobs.encode(ok) + b"\0")[0][:2] == (0x82, 5)
     # Empty frames get no reply; the counters saw 4 bad frames.
     assert dev.feed(b"\0\0\0") == []
-    status = struct.unpack("<6I", dev.request(0x05, 6, 0xBEEF)[3])
-    assert status[:5] == (8192, 321, 3, 4, 6)
+    status = struct.unpack("<7I", dev.request(0x05, 6, 0xBEEF)[3])
+    assert status[:5] == (8192, 321, 3, 4, 6) and status[6] == 0   # no replays
 
 
 @FAST
@@ -404,3 +434,31 @@ def test_tensor_round_trip_through_the_dispatcher(lib):
         assert ftype == 0x83 and p[:5] == struct.pack("<BI", 1, off)
         back += p[5:]
     assert bytes(back) == data
+
+
+def test_an_infer_sent_again_gets_its_reply_again_without_a_second_inference(lib):
+    """Retransmission (PROTOCOL.md): same session, seq and bytes -> the remembered reply, replays counted."""
+    dev = Device(lib)
+    lib.shim_model()
+    dev.hello(0x77)
+    x = bytes(range(16))
+    first = dev.request(0x06, 40, 0x77, x)
+    again = dev.request(0x06, 40, 0x77, x)
+    assert first == again and first[0] == 0x86 and lib.shim_infer_calls() == 1
+    # Another input under the same seq (the seq has wrapped) is a new request; so is another seq.
+    y = bytes(range(1, 17))
+    assert dev.request(0x06, 40, 0x77, y) != first and lib.shim_infer_calls() == 2
+    assert dev.request(0x06, 41, 0x77, x)[3] == first[3] and lib.shim_infer_calls() == 3
+    # Only the last PROTO_REPLAY_DEPTH (4) are remembered; a new session forgets them all.
+    for seq in range(50, 54):
+        dev.request(0x06, seq, 0x77, x)
+    assert lib.shim_infer_calls() == 7
+    dev.request(0x06, 40, 0x77, x)
+    assert lib.shim_infer_calls() == 8
+    dev.request(0x06, 53, 0x77, x)
+    assert lib.shim_infer_calls() == 8
+    status = struct.unpack("<7I", dev.request(0x05, 60, 0x77)[3])
+    assert status[6] == 2
+    dev.hello(0x78)
+    dev.request(0x06, 53, 0x78, x)
+    assert lib.shim_infer_calls() == 9

@@ -11,7 +11,7 @@ import threading
 import pytest
 import serial
 
-from harness.link import DeviceError, HandshakeError, Link, LinkTimeout
+from harness.link import DeviceError, HandshakeError, Link, LinkTimeout, RetriesExhausted
 from harness.link import frame as fr
 from harness.link.messages import Capability, Hello, Msg, Status
 
@@ -113,16 +113,21 @@ def test_reply_with_an_old_seq_is_not_taken_for_the_current_one(peer_factory):
 
 
 def test_unattributed_error_goes_to_the_pending_request(peer_factory):
+    """BAD_CRC is transient: the request goes again with its own seq, `retries` times, then the link gives up."""
     def script(f):
         if f.type == Msg.HELLO:
             return reply(f, Msg.HELLO.reply, hello_for(f.nonce))
         return reply(f, Msg.ERROR, bytes([1, 0, 0, 0]), seq=fr.UNATTRIBUTED_SEQ)
 
-    _, port = peer_factory(script)
-    link = Link(port, timeout=2)
+    peer, port = peer_factory(script)
+    link = Link(port, timeout=2, retries=3)
     link.handshake()
-    with pytest.raises(DeviceError, match="BAD_CRC"):
+    with pytest.raises(RetriesExhausted, match=r"STATUS \(seq 2\) failed 4 times in a row \(device saw a damaged "
+                                               r"frame \(BAD_CRC\) ×4\)"):
         link.status()
+    assert [f.seq for f in peer.received if f.type == Msg.STATUS] == [2, 2, 2, 2]
+    with pytest.raises(DeviceError, match="BAD_CRC"):   # without retries, the device's answer itself
+        link.request(Msg.STATUS, mangle=lambda packed: packed)
 
 
 def test_silence_is_a_timeout_not_a_hang(peer_factory):
@@ -130,10 +135,12 @@ def test_silence_is_a_timeout_not_a_hang(peer_factory):
         return reply(f, Msg.HELLO.reply, hello_for(f.nonce)) if f.type == Msg.HELLO else b""
 
     _, port = peer_factory(script)
-    link = Link(port, timeout=0.3)
+    link = Link(port, timeout=0.3, retries=2)
     link.handshake()
-    with pytest.raises(LinkTimeout, match="STATUS"):
+    with pytest.raises(RetriesExhausted, match=r"STATUS \(seq 2\) failed 3 times in a row \(no reply within 0.3 s ×3\)"):
         link.status()
+    with pytest.raises(LinkTimeout, match="STATUS"):
+        link.request(Msg.STATUS, mangle=lambda packed: packed)
 
 
 def test_handshake_gives_up_with_a_clear_error(peer_factory):

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "board.h"
+#include "common/counter.h"
 #include "fw_config.h"
 #include "proto/server.h"
 #include "startup/startup.h"
@@ -57,6 +58,8 @@ int main(void)
     device.stack_size = stack_size_bytes();
     device.stack_peak = stack_peak_bytes;
     device.counter_read = board_counter_read;
+    device.window_begin = counter_window_begin;
+    device.window_end = counter_window_end;
     device.write = board_uart_write;
     proto_server_init(&server, &device);
 

@@ -13,6 +13,13 @@
 #define PROTO_OVERHEAD (PROTO_HEADER_SIZE + PROTO_CRC_SIZE)
 #define PROTO_FRAME_MAX (PROTO_MAX_PAYLOAD + PROTO_OVERHEAD)
 
+/* Retransmission: the replies to the last PROTO_REPLAY_DEPTH INFER requests
+ * (payloads up to PROTO_REPLAY_PAYLOAD_MAX bytes) are kept, and a request sent
+ * again (same session, seq and bytes) gets its reply again without a second
+ * inference. */
+#define PROTO_REPLAY_DEPTH 4u
+#define PROTO_REPLAY_PAYLOAD_MAX 160u
+
 /* seq of the ERROR reply to a frame whose header cannot be trusted. */
 #define PROTO_SEQ_UNATTRIBUTED 0xFFFFu
 

@@ -50,6 +50,16 @@ static void reject_damaged(struct proto_server *s, uint8_t code, const char *det
     send_error(s, code, 0, PROTO_SEQ_UNATTRIBUTED, s->session, detail);
 }
 
+static uint32_t window_begin(const struct proto_device *dev)
+{
+    return dev->window_begin != NULL ? dev->window_begin() : dev->counter_read();
+}
+
+static uint32_t window_end(const struct proto_device *dev)
+{
+    return dev->window_end != NULL ? dev->window_end() : dev->counter_read();
+}
+
 static bool buffers_shared(const struct proto_device *dev)
 {
     const uint8_t *in_end = dev->input + dev->input_capacity;
@@ -187,9 +197,9 @@ static void handle_echo(struct proto_server *s, const struct frame_view *f)
     /* Only the copy is timed. With shared buffers source and destination are
      * the same memory; the firmware's memmove still moves every word then, so
      * the figure stays the cost of a copy of len bytes. */
-    uint32_t t0 = dev->counter_read();
+    uint32_t t0 = window_begin(dev);
     memmove(dev->output, dev->input, len);
-    uint32_t t1 = dev->counter_read();
+    uint32_t t1 = window_end(dev);
     uint8_t *p = reply_payload(s);
     put_le32(&p[0], len);
     put_le32(&p[4], crc32_update(0, dev->output, len));
@@ -211,7 +221,42 @@ static void handle_status(struct proto_server *s, const struct frame_view *f)
     put_le32(&p[12], s->frames_bad);
     put_le32(&p[16], dev->counter_resolution);
     put_le32(&p[20], dev->counter_read());
-    send_frame(s, PROTO_MSG_STATUS | PROTO_REPLY_BIT, f->seq, s->session, 24);
+    put_le32(&p[24], s->replays);
+    send_frame(s, PROTO_MSG_STATUS | PROTO_REPLY_BIT, f->seq, s->session, 28);
+}
+
+/* The request frame's CRC: its last four bytes, already checked. */
+static uint32_t request_crc(const struct proto_server *s)
+{
+    return get_le32(&s->rx[s->rx_len - PROTO_CRC_SIZE]);
+}
+
+static const struct proto_replay *find_replay(const struct proto_server *s, const struct frame_view *f)
+{
+    uint32_t crc = request_crc(s);
+    for (uint32_t i = 0; i < PROTO_REPLAY_DEPTH; i++) {
+        const struct proto_replay *r = &s->replay[i];
+        if (r->used && r->session == f->session && r->seq == f->seq && r->request_crc == crc) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+/* Keep the reply now in tx (payload_len bytes) for the request being served. */
+static void remember_reply(struct proto_server *s, const struct frame_view *f, size_t payload_len)
+{
+    if (payload_len > PROTO_REPLAY_PAYLOAD_MAX) {
+        return;   /* too large to keep: a request sent again runs again */
+    }
+    struct proto_replay *r = &s->replay[s->replay_next];
+    s->replay_next = (s->replay_next + 1u) % PROTO_REPLAY_DEPTH;
+    r->used = true;
+    r->session = f->session;
+    r->seq = f->seq;
+    r->request_crc = request_crc(s);
+    r->length = (uint16_t)payload_len;
+    memcpy(r->payload, reply_payload(s), payload_len);
 }
 
 /* Inference on the input buffer, or on the input carried in the request
@@ -230,9 +275,9 @@ static void handle_infer(struct proto_server *s, const struct frame_view *f)
     if (f->length != 0u) {
         memcpy(dev->input, f->payload, f->length);
     }
-    uint32_t t0 = dev->counter_read();
+    uint32_t t0 = window_begin(dev);
     int cls = dev->infer(dev->input, dev->output);
-    uint32_t t1 = dev->counter_read();
+    uint32_t t1 = window_end(dev);
     if (cls < 0) {
         send_error(s, PROTO_ERR_BAD_STATE, f->type, f->seq, f->session, "inference failed");
         return;
@@ -244,6 +289,7 @@ static void handle_infer(struct proto_server *s, const struct frame_view *f)
     put_le16(&p[2], (uint16_t)inline_bytes);
     put_le32(&p[4], t1 - t0);
     memcpy(&p[8], dev->output, inline_bytes);
+    remember_reply(s, f, 8u + inline_bytes);
     send_frame(s, PROTO_MSG_INFER | PROTO_REPLY_BIT, f->seq, s->session, 8u + inline_bytes);
 }
 
@@ -286,9 +332,17 @@ static void handle_frame(struct proto_server *s)
     case PROTO_MSG_STATUS:
         handle_status(s, &f);
         break;
-    case PROTO_MSG_INFER:
-        handle_infer(s, &f);
+    case PROTO_MSG_INFER: {
+        const struct proto_replay *r = find_replay(s, &f);
+        if (r != NULL) {   /* sent again: its reply was lost or damaged on the way back */
+            memcpy(reply_payload(s), r->payload, r->length);
+            s->replays++;
+            send_frame(s, PROTO_MSG_INFER | PROTO_REPLY_BIT, f.seq, s->session, r->length);
+        } else {
+            handle_infer(s, &f);
+        }
         break;
+    }
     default:
         send_error(s, PROTO_ERR_UNKNOWN_TYPE, f.type, f.seq, f.session, "unknown type");
         break;
@@ -310,6 +364,9 @@ void proto_server_init(struct proto_server *s, const struct proto_device *dev)
     s->session = 0;
     s->frames_ok = 0;
     s->frames_bad = 0;
+    s->replays = 0;
+    s->replay_next = 0;
+    memset(s->replay, 0, sizeof s->replay);
     rx_reset(s);
 }
 

@@ -31,6 +31,11 @@ struct proto_device {
     uint32_t stack_size;
     uint32_t (*stack_peak)(void);
     uint32_t (*counter_read)(void);                  /* free-running, in counter units */
+    /* Optional: the start and end of a timed window (the counter's value at
+     * each); NULL means plain counter_read. The firmware uses them to keep
+     * the timed window free of other work (boards/common/counter.h). */
+    uint32_t (*window_begin)(void);
+    uint32_t (*window_end)(void);
     void (*write)(const uint8_t *data, size_t len);  /* blocking serial output */
 
     /* The compiled-in model, or infer == NULL when there is none. infer reads
@@ -39,6 +44,16 @@ struct proto_device {
     int (*infer)(const uint8_t *input, uint8_t *output);
     uint32_t model_input_bytes;
     uint32_t model_output_bytes;
+};
+
+/* A served INFER request and its reply, for a host that sends it again. */
+struct proto_replay {
+    bool used;
+    uint32_t session;
+    uint16_t seq;
+    uint32_t request_crc;   /* the request frame's own CRC: the same bytes, not only the same seq */
+    uint16_t length;
+    uint8_t payload[PROTO_REPLAY_PAYLOAD_MAX];
 };
 
 struct proto_server {
@@ -51,6 +66,9 @@ struct proto_server {
     uint32_t session;
     uint32_t frames_ok;
     uint32_t frames_bad;
+    uint32_t replays;       /* requests answered again from `replay` */
+    uint32_t replay_next;
+    struct proto_replay replay[PROTO_REPLAY_DEPTH];
     uint8_t rx[PROTO_FRAME_MAX];
     uint8_t tx[PROTO_FRAME_MAX];
 };

@@ -39,8 +39,19 @@ def _compiler() -> str:
 def build_library(exported: Exported) -> Path:
     """Compile (or reuse) the shared library for one export."""
     rt = firmware_source() / "runtime"
-    sources = runtime_sources() + [rt / "host" / "rt_host.c", exported.path / "model.c"]
-    headers = sorted(rt.glob("*.h")) + [exported.path / "model.h"]
+    return _build([rt / "host" / "rt_host.c", exported.path / "model.c"], [exported.path / "model.h"],
+                  [f"-I{exported.path}"])
+
+
+def build_kernel_library() -> Path:
+    """The runtime with host/rt_kernels.c: each kernel callable on its own (tests/export/test_kernels_host.py)."""
+    return _build([firmware_source() / "runtime" / "host" / "rt_kernels.c"], [], [])
+
+
+def _build(extra_sources: list[Path], extra_headers: list[Path], extra_flags: list[str]) -> Path:
+    rt = firmware_source() / "runtime"
+    sources = runtime_sources() + extra_sources
+    headers = sorted(rt.glob("*.h")) + extra_headers
     key = hashlib.sha256()
     for f in sources + headers:
         key.update(f.name.encode() + f.read_bytes())
@@ -50,7 +61,7 @@ def build_library(exported: Exported) -> Path:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(f".{os.getpid()}.tmp")
-    cmd = [_compiler(), *CFLAGS, f"-I{rt}", f"-I{exported.path}", *map(str, sources), "-o", str(tmp)]
+    cmd = [_compiler(), *CFLAGS, f"-I{rt}", *extra_flags, *map(str, sources), "-o", str(tmp)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0:
         raise HostBuildError(f"host build of the runtime failed:\n{proc.stdout[-3000:]}")

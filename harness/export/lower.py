@@ -87,7 +87,14 @@ def _term(b: _Builder, name: str, t: Term, in_scale: float | None, mid_peak: flo
     target = 2.0 ** -qz.PRE_FRAC
     sa = b.arrays[d["a"]["scale"]].astype(np.float64)
     if t.kind in ("dense", "csr"):
-        d["acc"] = b.requant(name + "_acc", sa * in_scale / target)
+        factors = sa * in_scale / target
+        if t.kind == "csr":
+            # A row without entries never uses its factor (its sum is 0); giving it a
+            # stored row's keeps the vector in one range, so it can take shift 32.
+            stored = np.diff(t.indptr) > 0
+            if stored.any():
+                factors = np.where(stored, factors, factors[stored][0])
+        d["acc"] = b.requant(name + "_acc", factors)
         return d
     sb = b.arrays[d["b"]["scale"]].astype(np.float64)
     mid_scale = qz.MID_HEADROOM * (mid_peak or 0.0) / 32767.0 or 1.0 / 32767.0
@@ -148,22 +155,39 @@ def lower(graph: Graph, dtype: str, *, input_scale: float | None = None,
     return Lowered(structure, b.arrays)
 
 
-def _term_scratch(t: dict[str, Any]) -> int:
-    if t["kind"] == "kron":
+def _pair_words(n: int) -> int:
+    return (n + 1) // 2
+
+
+def _term_scratch(t: dict[str, Any], dtype: str) -> int:
+    """Scratch bytes of one term's kernel (rt_<kind>_<format>_get_buffer_size)."""
+    kind = t["kind"]
+    if dtype == "int8":
+        if kind == "dense":
+            return 4 * _pair_words(t["a"]["cols"])
+        if kind == "kron":
+            (m1, n1), (m2, n2) = (t["a"]["rows"], t["a"]["cols"]), (t["b"]["rows"], t["b"]["cols"])
+            first_len, first_count, mid_len, mid_count = (n2, n1, n1, m2) if t["order"] == 1 else (n1, n2, n2, m1)
+            return 4 * (first_count * _pair_words(first_len) + (mid_count + 1) * _pair_words(mid_len))
+        if kind == "lowrank":
+            return 4 * (_pair_words(t["a"]["cols"]) + _pair_words(t["a"]["rows"]))
+        return 0
+    if kind == "kron":
         n = t["a"]["cols"] * t["b"]["cols"]
         pad = n if n != t["in"] else 0
         mid = t["a"]["cols"] * t["b"]["rows"] if t["order"] == 1 else t["a"]["rows"] * t["b"]["cols"]
         transposed = n if t["order"] == 2 else 0
-        return pad + transposed + mid
-    if t["kind"] == "lowrank":
-        return t["a"]["rows"]
+        return 4 * (pad + transposed + mid)
+    if kind == "lowrank":
+        return 4 * t["a"]["rows"]
     return 0
 
 
 def arena_bytes(s: dict[str, Any]) -> int:
     """The runtime's arena rule (rt_arena_bytes in device_fw/runtime/rt_model.c)."""
-    scratch = max((_term_scratch(t) for layer in s["layers"].values() for t in layer["terms"]), default=0)
-    return 4 * (2 * s["hidden"] + 2 * s["gates"] * s["hidden"] + scratch)
+    scratch = max((_term_scratch(t, s["dtype"]) for layer in s["layers"].values() for t in layer["terms"]),
+                  default=0)
+    return 4 * (2 * s["hidden"] + 2 * s["gates"] * s["hidden"]) + 4 * ((scratch + 3) // 4)
 
 
 def input_bytes(s: dict[str, Any]) -> int:

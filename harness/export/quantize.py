@@ -5,7 +5,10 @@
 - Input (int8 only): symmetric per tensor, scale = the 99.99th percentile of
   |x| over the calibration set / 127; values beyond it saturate.
 - Requantization: a real factor m is applied as round(acc · mult / 2^shift)
-  with mult in [2^30, 2^31), computed in 64 bits.
+  with 0 < mult < 2^31, computed in 64 bits. A vector of factors is stored
+  with shift 32 throughout (one SMMULR on the device) when every multiplier
+  then keeps at least SHIFT32_BITS significant bits; otherwise each factor
+  gets mult in [2^30, 2^31) and its own shift.
 """
 
 from __future__ import annotations
@@ -75,8 +78,19 @@ def multiplier(m: float) -> tuple[int, int]:
     return mult, shift
 
 
+SHIFT32_BITS = 16   # relative error of the factor at most 2^-17
+
+
 def multipliers(ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pairs = [multiplier(float(m)) for m in np.asarray(ms, np.float64).ravel()]
+    """(mult, shift) per factor: shift 32 for the whole vector when precise enough, else normalized."""
+    ms = np.asarray(ms, np.float64).ravel()
+    for m in ms:
+        if not m > 0 or not math.isfinite(m):
+            raise QuantizationError(f"requantization factor {m!r} must be positive and finite")
+    at32 = np.rint(ms * 2.0 ** 32)
+    if ms.size and at32.min() >= 2 ** SHIFT32_BITS and at32.max() < 2 ** 31:
+        return at32.astype(np.int32), np.full(ms.size, 32, np.uint8)
+    pairs = [multiplier(float(m)) for m in ms]
     return (np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.uint8))
 
 

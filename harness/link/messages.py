@@ -129,13 +129,18 @@ class Status:
     frames_bad: int
     counter_resolution: int
     uptime_ticks: int
+    replays: int = 0        # requests the device answered again from its replay memory (PROTOCOL.md)
 
     _LAYOUT = struct.Struct("<IIIIII")
+    _REPLAYS = struct.Struct("<I")
 
     @classmethod
     def unpack(cls, payload: bytes) -> Status:
         _need(payload, cls._LAYOUT.size, "STATUS_ACK")
-        return cls(*cls._LAYOUT.unpack_from(payload))
+        fields = cls._LAYOUT.unpack_from(payload)
+        if len(payload) >= cls._LAYOUT.size + cls._REPLAYS.size:
+            fields += cls._REPLAYS.unpack_from(payload, cls._LAYOUT.size)
+        return cls(*fields)
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,7 @@ class InferResult:
     predicted: int
     counter_delta: int     # the device's counter around the inference alone
     output: bytes          # the output vector (empty when it did not fit the reply)
+    retries: int = 0       # requests the host sent again for this result (the link's, not the device's)
 
     @classmethod
     def unpack(cls, payload: bytes) -> InferResult:

@@ -24,7 +24,7 @@ from ..records import FVP_CYCLES
 from . import fmt
 from .errors import ReportError
 from .metrics import load_run, summarize
-from .rundir import SAMPLES
+from .rundir import SAMPLES, load_events
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def run_summary(run_dir: str | Path) -> tuple[Path, pd.DataFrame]:
             raise ReportError(f"{d / 'summary.parquet'} cannot be read ({exc.__class__.__name__}); "
                               "regenerate the report from the run's samples.jsonl") from None
     d, samples, models, env = load_run(d)
-    return d, summarize(samples, models, env.devices if env else None)
+    return d, summarize(samples, models, env.devices if env else None, load_events(d))
 
 
 def _latency(row: pd.Series) -> tuple[float, str]:

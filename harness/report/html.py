@@ -10,7 +10,8 @@ import pandas as pd
 
 from ..records import FVP_CYCLES
 from . import fmt, plots
-from .markdown import latency_cell, latency_header, latency_note, latency_units, ran_on_line, test_set_lines, incomplete
+from .markdown import (fault_lines, incomplete, latency_cell, latency_header, latency_note, latency_units, ran_on_line,
+                       test_set_lines)
 from .rundir import RunInfo, flatten
 
 CSS = """
@@ -185,7 +186,7 @@ def _latency_plots(s: pd.DataFrame) -> list[tuple[bytes | None, str]]:
 
 def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                 matrices: dict[str, tuple[Any, list[str]]], environment: dict[str, Any],
-                links: list[tuple[str, str]], scenarios=()) -> str:
+                links: list[tuple[str, str]], scenarios=(), events=()) -> str:
     """The page; `environment` is environment.json as written (shown flattened)."""
     title = f"Run {info.run_id} on {info.board}"
     p = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
@@ -202,6 +203,8 @@ def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
     for name, n, expected in incomplete(summary):
         p.append(f'<p class="bad">Incomplete: {_e(name)} has {n:,} of {expected:,} samples '
                  f'(run interrupted? resume it with --resume).</p>')
+    for line in fault_lines(summary, list(events)):
+        p.append(f'<p class="bad">{_e(line.replace("**", ""))}</p>')
 
     p.append("<h2>Summary</h2>")
     p.append(_summary_table(summary))
@@ -248,6 +251,12 @@ def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                  f"columns the device's prediction.</figcaption></figure>")
     p.append("</div>")
 
+    if events:
+        p.append("<h2>Events</h2><p>The device went down and was brought back, or a sample was given up "
+                 "(events.jsonl).</p>")
+        p.append(_table(["time", "model", "kind", "sample", "board", "what happened"],
+                        [[e.at, e.model, e.kind, "" if e.index is None else e.index, e.physical_board, e.detail]
+                         for e in events], numeric_from=99))
     if scenarios:
         p.append("<h2>Scenarios</h2>")
         p.append(_table(["scenario", "phase", "outcome", "seconds", "physical board"],

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from . import fmt
-from ..records import EMULATED, FVP_CYCLES, HARDWARE, MIXED, DeviceRecord, ScenarioResult, counter_unit
+from ..records import EMULATED, FVP_CYCLES, HARDWARE, MIXED, DeviceRecord, RunEvent, ScenarioResult, counter_unit
 from .metrics import EST_RULE
 from .rundir import RunInfo
 
@@ -81,7 +81,7 @@ def latency_note(summary: pd.DataFrame) -> str:
 
 
 def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[ScenarioResult] = (),
-                     devices: dict[str, DeviceRecord] | None = None) -> str:
+                     devices: dict[str, DeviceRecord] | None = None, events: list[RunEvent] = ()) -> str:
     """The run's summary: heading, the model table when models ran, the scenario table when pytest ran."""
     lines = [f"# Run {md_cell(info.run_id)} on {md_cell(info.board)}", ""]
     lines.append(f"- Ran on: **{md_cell(ran_on_line(info))}**")
@@ -96,6 +96,7 @@ def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[Scena
     for name, n, expected in incomplete(summary):
         lines.append(f"- **Incomplete**: {md_cell(name)} has {n:,} of {expected:,} samples "
                      "(run interrupted? resume it with --resume)")
+    lines += [f"- {md_cell(line)}" for line in fault_lines(summary, events)]
     lines.append("")
     units = latency_units(summary)
     lat_header, unit_in_cell = latency_header(units)
@@ -116,6 +117,25 @@ def summary_markdown(summary: pd.DataFrame, info: RunInfo, scenarios: list[Scena
     if scenarios:
         lines += ["## Scenarios", "", scenario_table(scenarios)]
     return "\n".join(lines)
+
+
+def fault_lines(summary: pd.DataFrame, events: list[RunEvent]) -> list[str]:
+    """What the link and the runner had to do to get the results: retries, recoveries, samples given up."""
+    out = []
+    for _, r in summary.iterrows():
+        parts = []
+        if not fmt.missing(r["retries"]) and int(r["retries"]):
+            parts.append(f"{int(r['retries']):,} request(s) sent again")
+        if not fmt.missing(r["recoveries"]) and int(r["recoveries"]):
+            parts.append(f"the device brought back {int(r['recoveries'])} time(s)")
+        if not fmt.missing(r["failed"]) and int(r["failed"]):
+            parts.append(f"**{int(r['failed'])} sample(s) given up** (recorded with their reason, not counted)")
+        if parts:
+            out.append(f"Faults: {r['model']}: " + ", ".join(parts))
+    for e in events:
+        if e.kind == "gave-up":
+            out.append(f"**Gave up** on {e.model} at {e.at}: {e.detail}")
+    return out
 
 
 _UNIT_WORDS = {"instructions": "QEMU -icount instructions, not time",

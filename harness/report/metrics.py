@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import records as rec
-from ..records import FVP_CYCLES, DeviceRecord, Environment, ModelRecord, RecordError, SampleRow, counter_unit
+from ..records import FVP_CYCLES, DeviceRecord, Environment, ModelRecord, RecordError, RunEvent, SampleRow, counter_unit
 from .errors import ReportError
 from .rundir import SAMPLES, load_environment, load_models, run_path
 
@@ -150,13 +150,19 @@ def pareto_front(cost, accuracy) -> np.ndarray:
 
 # ------------------------------------------------------------ per model --
 
-def scored(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
-    """The samples that count: no warm-ups, and for a model with a record only rows of its model hash."""
+def current(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
+    """No warm-ups, and for a model with a record only rows of its model hash (failed samples included)."""
     s = samples[~samples["warmup"]]
     if models:
         want = s["model"].map(lambda m: models[m].model_hash if m in models else None)
         s = s[want.isna() | (s["model_hash"] == want)]
     return s
+
+
+def scored(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None) -> pd.DataFrame:
+    """The samples that count: current ones with a result (a sample given up is never a prediction)."""
+    s = current(samples, models)
+    return s[s["error"].isna()]
 
 
 def model_names(samples: pd.DataFrame, models: dict[str, ModelRecord] | None) -> list[str]:
@@ -188,7 +194,8 @@ def _share(part, whole) -> float:
     return float(part) / float(whole) if part is not None and whole else float("nan")
 
 
-INT_COLUMNS = ("est_clock_hz", "n", "n_expected", "n_warmup", "stale_samples", "disagreements", "clock_hz", "text_bytes",
+INT_COLUMNS = ("est_clock_hz", "n", "n_expected", "n_warmup", "stale_samples", "failed", "retries", "recoveries",
+               "disagreements", "clock_hz", "text_bytes",
                "rodata_bytes", "data_bytes", "bss_bytes", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes",
                "stack_peak_bytes", "stack_size_bytes", "board_flash_bytes", "board_ram_bytes", "params",
                "macs_per_sequence", "dense_params", "test_set_n")
@@ -268,17 +275,20 @@ def _record_columns(r: ModelRecord) -> dict[str, Any]:
 
 
 def summarize(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = None,
-              devices: dict[str, DeviceRecord] | None = None) -> pd.DataFrame:
+              devices: dict[str, DeviceRecord] | None = None, events: list[RunEvent] | None = None) -> pd.DataFrame:
     """One row per model with every figure of the report; columns are documented in docs/reports.md.
 
-    `devices` (environment.json's) give the counter of a model that has samples but no record yet."""
+    `devices` (environment.json's) give the counter of a model that has samples but no record yet;
+    `events` (events.jsonl) its recoveries."""
     models, devices = models or {}, devices or {}
     rows = []
-    good = scored(samples, models)
+    kept = current(samples, models)
+    good = kept[kept["error"].isna()]
     for name in model_names(samples, models):
         record = models.get(name)
         all_rows = samples[samples["model"] == name]
         s = good[good["model"] == name]
+        n_current = int((kept["model"] == name).sum())
         counter = _counter(record, devices.get(name))
         row: dict[str, Any] = {"model": name, "dtype": str(s["dtype"].iloc[0]) if len(s) else None,
                                "model_hash": str(s["model_hash"].iloc[-1]) if len(s) else None}
@@ -287,9 +297,12 @@ def summarize(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = Non
         row.update(counter)
         row["physical_board"] = " ".join(sorted(set(s["physical_board"].dropna().astype(str)))) or None
         row["n"] = len(s)
-        row["complete"] = None if row.get("n_expected") is None else len(s) >= row["n_expected"]
+        row["failed"] = n_current - len(s)
+        row["complete"] = None if row.get("n_expected") is None else n_current >= row["n_expected"]
         row["n_warmup"] = int(all_rows["warmup"].sum())
-        row["stale_samples"] = int((~all_rows["warmup"]).sum()) - len(s)
+        row["stale_samples"] = int((~all_rows["warmup"]).sum()) - n_current
+        row["retries"] = int(s["retries"].sum())
+        row["recoveries"] = sum(1 for e in events or () if e.model == name and e.kind == "recovery")
         row.update(_accuracy_columns(s))
         row.update(_latency_columns(counter, row.get("board"), s["counter"]))
         rows.append(row)
@@ -298,7 +311,8 @@ def summarize(samples: pd.DataFrame, models: dict[str, ModelRecord] | None = Non
 
 SUMMARY_COLUMNS = [
     "model", "task", "method", "cell", "dtype", "model_hash", "board", "physical_board", "emulated", "counter_kind",
-    "counter_unit", "clock_hz", "n", "n_expected", "complete", "n_warmup", "stale_samples",
+    "counter_unit", "clock_hz", "n", "n_expected", "complete", "n_warmup", "stale_samples", "failed", "retries",
+    "recoveries",
     "accuracy", "ref_accuracy", "agreement", "disagreements", "max_abs_err", "host_test_accuracy",
     "host_export_accuracy",
     "latency_median_cycles", "latency_median_us", "latency_median_instructions",

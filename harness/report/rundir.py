@@ -11,7 +11,8 @@ from typing import Any
 import attrs
 
 from .. import records as rec
-from ..records import ENVIRONMENT, MODELS, SAMPLES, SCENARIOS, Environment, ModelRecord, RecordError, ScenarioResult
+from ..records import (ENVIRONMENT, EVENTS, MODELS, SAMPLES, SCENARIOS, Environment, ModelRecord, RecordError, RunEvent,
+                       ScenarioResult)
 from .errors import ReportError
 
 JUNIT = "junit.xml"
@@ -45,6 +46,11 @@ def load_models(run_dir: str | Path) -> dict[str, ModelRecord]:
 def load_environment(run_dir: str | Path) -> Environment | None:
     """environment.json, or None when the run has none yet."""
     return _reading(rec.read_environment, Path(run_dir))
+
+
+def load_events(run_dir: str | Path) -> list[RunEvent]:
+    """events.jsonl: recoveries, samples given up, a run given up; [] when nothing happened."""
+    return _reading(rec.read_events, Path(run_dir))
 
 
 def load_scenarios(run_dir: str | Path) -> list[ScenarioResult]:
@@ -94,5 +100,5 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
-__all__ = ["JUNIT", "SAMPLES", "SCENARIOS", "RunInfo", "flatten", "load_environment", "load_models",
-           "load_scenarios", "run_info", "run_path"]
+__all__ = ["EVENTS", "JUNIT", "SAMPLES", "SCENARIOS", "RunInfo", "flatten", "load_environment", "load_events",
+           "load_models", "load_scenarios", "run_info", "run_path"]

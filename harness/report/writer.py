@@ -14,7 +14,7 @@ from .errors import ReportError
 from .html import render_html
 from .markdown import summary_markdown
 from .metrics import confusion, confusion_matrices, load_run, per_class, summarize
-from .rundir import JUNIT, SAMPLES, SCENARIOS, load_scenarios, run_info
+from .rundir import EVENTS, JUNIT, SAMPLES, SCENARIOS, load_events, load_scenarios, run_info
 
 OUTPUTS = ("samples.parquet", "samples.csv", "summary.parquet", "summary.csv", "per_class.csv", "confusion.csv",
            "summary.md", "index.html")
@@ -39,7 +39,8 @@ def write_report(run_dir: str | Path) -> Path:
     into the run directory; returns the index.html path."""
     d, samples, models, env = load_run(run_dir)
     devices = env.devices if env else {}
-    summary = summarize(samples, models, devices)
+    events = load_events(d)
+    summary = summarize(samples, models, devices, events)
     pc = per_class(samples, models)
     conf = confusion(samples, models)
     info = run_info(d, models, env)
@@ -53,17 +54,18 @@ def write_report(run_dir: str | Path) -> Path:
     _atomic(d / "summary.csv", lambda p: summary.to_csv(p, index=False))
     _atomic(d / "per_class.csv", lambda p: pc.to_csv(p, index=False))
     _atomic(d / "confusion.csv", lambda p: conf.to_csv(p, index=False))
-    _text(d / "summary.md", summary_markdown(summary, info, scenarios, devices))
+    _text(d / "summary.md", summary_markdown(summary, info, scenarios, devices, events))
     links = [(JUNIT, "junit.xml (pytest results)")] if (d / JUNIT).is_file() else []
     links += [("summary.md", "summary.md (the table for a review)"), ("summary.csv", "summary.csv (every figure per model)"),
               ("summary.parquet", "summary.parquet"), ("per_class.csv", "per_class.csv"),
               ("confusion.csv", "confusion.csv (long format)"), ("samples.parquet", "samples.parquet (one row per sample)"),
               ("samples.csv", "samples.csv"), (SAMPLES, "samples.jsonl (the runner's journal)"),
+              (EVENTS, "events.jsonl (recoveries and samples given up)"),
               ("models.json", "models.json"), ("environment.json", "environment.json"),
               (SCENARIOS, "scenarios.json (the scenarios' outcomes)")]
     links = [(h, label) for h, label in links if h in OUTPUTS or (d / h).is_file()]
     page = render_html(info, summary, pc, confusion_matrices(samples, models), env.to_json() if env else {}, links,
-                       scenarios)
+                       scenarios, events)
     index = d / "index.html"
     _text(index, page)
     return index

@@ -13,10 +13,19 @@
 #define CAL_ITERATIONS (1u << 18)
 #define CAL_INSTRUCTIONS (4u * CAL_ITERATIONS)
 
+/* Emulated counter only: external interrupts get this priority, below
+ * SysTick's 0, so that BASEPRI can hold them off during a timed window. */
+#define HELD_PRIORITY 0x80u
+#define SCB_SHPR3 REG32(0xE000ED20u)
+#define ICTR REG32(0xE000E004u)
+#define NVIC_IPR_BYTE(n) (*(volatile uint8_t *)(uintptr_t)(0xE000E400u + (n)))
+
 static uint8_t counter_kind;
 static uint32_t counter_resolution;
 static uint32_t ratio_q16;               /* instructions per SysTick tick, 16.16 */
-static volatile uint32_t systick_wraps;
+static volatile uint32_t systick_wraps;  /* since tick_base was taken */
+static uint64_t tick_base;               /* ticks before the current SysTick period chain started */
+static uint64_t unit_base;               /* tick_base in counter units */
 
 void SysTick_Handler(void)
 {
@@ -29,7 +38,10 @@ static void __attribute__((noinline)) spin(uint32_t n)
     __asm volatile("1:\n\tsubs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
 }
 
-/* SysTick ticks since it was started, 64 bits. */
+/* SysTick ticks since it was started, 64 bits. The current value counts
+ * down from the reload value to 0, where the wrap interrupt is raised; 0 is
+ * also what it reads right after a write (until the next tick reloads it),
+ * so 0 counts as the end of the elapsed periods in both cases. */
 static uint64_t systick_ticks(void)
 {
     for (;;) {
@@ -43,10 +55,10 @@ static uint64_t systick_ticks(void)
         if (pending) {
             wraps++;                  /* wrapped, interrupt not taken yet (masked) */
             value = again;            /* read after the wrap was seen */
-        } else if (again > value) {
+        } else if (again > value && value != 0u) {
             continue;                 /* wrapped between the two reads */
         }
-        return (uint64_t)wraps * SYSTICK_PERIOD + (SYSTICK_RELOAD - value);
+        return tick_base + (uint64_t)wraps * SYSTICK_PERIOD + (value != 0u ? SYSTICK_PERIOD - value : 0u);
     }
 }
 
@@ -133,6 +145,16 @@ static bool dwt_start(void)
     return b - a >= 128u;   /* 128 instructions take at least as many cycles */
 }
 
+/* SysTick above every external interrupt, so BASEPRI can hold those alone. */
+static void priorities_for_windows(void)
+{
+    SCB_SHPR3 &= 0x00FFFFFFu;
+    uint32_t lines = 32u * ((ICTR & 0xFu) + 1u);
+    for (uint32_t n = 0; n < lines; n++) {
+        NVIC_IPR_BYTE(n) = (uint8_t)HELD_PRIORITY;
+    }
+}
+
 void counter_init(bool probe_dwt)
 {
     if (probe_dwt && dwt_start()) {
@@ -140,6 +162,7 @@ void counter_init(bool probe_dwt)
         counter_resolution = 1;
     } else if (systick_calibrate()) {
         counter_kind = PROTO_COUNTER_ICOUNT_INSTRUCTIONS;
+        priorities_for_windows();
     } else {
         SYST_CSR = 0;
         counter_kind = PROTO_COUNTER_NONE;
@@ -153,11 +176,49 @@ uint32_t board_counter_read(void)
     case PROTO_COUNTER_DWT_CYCLES:
         return REG32(DWT_CYCCNT_ADDR);
     case PROTO_COUNTER_ICOUNT_INSTRUCTIONS:
-        /* Bits 16..47 of the product are exact even when it exceeds 64 bits. */
-        return (uint32_t)((systick_ticks() * ratio_q16) >> 16);
+        /* Units since the last window start are converted on their own, so a
+         * window's count does not depend on where the ratio's rounding falls
+         * for the ticks before it (the twin at 168 MHz: 5.952 per tick). */
+        return (uint32_t)(unit_base + (((systick_ticks() - tick_base) * ratio_q16) >> 16));
     default:
         return 0;
     }
+}
+
+/* The emulated counter's window (counter.h): SysTick restarts its period, so
+ * the window always starts at the same phase of the tick, and the receive
+ * interrupt is held (BASEPRI) until the window ends. QEMU's UART models stop
+ * taking bytes from the host while their receive register is full, so a
+ * held byte waits on the host side; nothing is lost. */
+static uint32_t anchor(void)
+{
+    irq_disable();
+    uint64_t now = systick_ticks();
+    __asm volatile("msr basepri, %0" : : "r"(HELD_PRIORITY) : "memory");
+    SYST_CVR = 0;                 /* the period chain restarts here, at this instruction */
+    SCB_ICSR = ICSR_PENDSTCLR;
+    systick_wraps = 0;
+    unit_base += ((now - tick_base) * ratio_q16) >> 16;
+    tick_base = now;              /* the partial tick before the restart is dropped */
+    irq_enable();
+    return (uint32_t)unit_base;
+}
+
+uint32_t counter_window_begin(void)
+{
+    if (counter_kind == PROTO_COUNTER_ICOUNT_INSTRUCTIONS) {
+        return anchor();
+    }
+    return board_counter_read();
+}
+
+uint32_t counter_window_end(void)
+{
+    uint32_t t = board_counter_read();
+    if (counter_kind == PROTO_COUNTER_ICOUNT_INSTRUCTIONS) {
+        __asm volatile("msr basepri, %0" : : "r"(0u) : "memory");
+    }
+    return t;
 }
 
 uint8_t board_counter_kind(void)

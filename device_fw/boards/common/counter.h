@@ -28,6 +28,19 @@ void counter_init(bool probe_dwt);
 
 void SysTick_Handler(void);
 
+/* A timed window: the counter at its start and at its end (their difference
+ * is the window's count). With the emulated counter the count depends only on
+ * the instructions executed in between: the start restarts SysTick's period
+ * (the tick phase is then the same on every run, and so is the place of any
+ * wrap interrupt inside the window) and external interrupts, the receive
+ * interrupt of a request already on the line among them, are held until the
+ * end (BASEPRI; SysTick keeps the highest priority). The free-running count
+ * loses the partial tick at each start. With the DWT cycle counter both are
+ * plain reads: a real UART would drop held bytes, so a receive interrupt
+ * that lands inside the window is counted in it. */
+uint32_t counter_window_begin(void);
+uint32_t counter_window_end(void);
+
 /* Instructions per SysTick tick in 16.16 fixed point (0 when the DWT counts). */
 uint32_t counter_calibration_q16(void);
 
