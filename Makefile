@@ -4,8 +4,11 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# gcc builds the runtime for host tests; chromium renders the html report in a test.
-DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng gcc chromium
+# gcc builds the runtime for host tests; chromium renders the html report in a test; clang and its
+# runtime (libFuzzer, sanitizers) fuzz the firmware's protocol code in a test; ser2net serves serial
+# ports for labgrid's exporter in tests/lab.
+DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng gcc chromium \
+                clang libclang-rt-14-dev ser2net
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BOARD  ?= nucleo-f446re
 ZOO    ?= models/zoo
@@ -38,7 +41,7 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch is pinned in pyproject.toml to the CPU build; an unpinned one would pull CUDA.
-	$(PY) -m pip install -q -e '.[test]' tox
+	$(PY) -m pip install -q -e '.[test,lab]' tox
 	@touch $@
 
 # The zoo is trained once (about half an hour on two cores) and reused after.

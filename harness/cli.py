@@ -27,10 +27,16 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _provider(args):
-    """The boards of --hardware-map (default $HARNESS_HARDWARE_MAP), else USB detection."""
+    """The boards of --hardware-map (default $HARNESS_HARDWARE_MAP), else USB detection; with --place
+    (default $LG_PLACE), that labgrid place on --coordinator (default $LG_COORDINATOR)."""
     import os
     from .boards.hwmap import HARDWARE_MAP_ENV, provider_for
-    return provider_for(getattr(args, "hardware_map", None) or os.environ.get(HARDWARE_MAP_ENV))
+    from .boards.places import COORDINATOR_ENV, PLACE_ENV
+    place = getattr(args, "place", None)
+    return provider_for(getattr(args, "hardware_map", None) or os.environ.get(HARDWARE_MAP_ENV),
+                        place=place or os.environ.get(PLACE_ENV),
+                        coordinator=getattr(args, "coordinator", None) or os.environ.get(COORDINATOR_ENV),
+                        place_source="--place" if place else f"${PLACE_ENV}")
 
 
 def _plan(args):
@@ -59,8 +65,10 @@ def cmd_boards(args) -> int:
             print(f"No board is attached to this machine; {args.write_map} not written.")
             return 1
         target = Path(args.write_map)
+        from .boards.hwmap import read_places
         keep = read_map(target) if target.is_file() else []
-        entries = write_map(target, found, keep=keep)
+        places = read_places(target) if target.is_file() else []
+        entries = write_map(target, found, keep=keep, places=places)
         print(f"Wrote {len(entries)} board(s) to {target}" +
               (f" and {len(found.unidentified)} unidentified probe(s) as comments to complete" if found.unidentified else ""))
         for e in entries:
@@ -80,11 +88,17 @@ def cmd_boards(args) -> int:
         print(f"  in the map but not present: {line}")
     for u in found.unidentified:
         print(f"  unidentified: {u.describe()}; name it in a hardware map (--write-map FILE, then edit)")
+    places = tuple(getattr(provider, "places", ()) or ())
+    if places:
+        from .targets.labgrid import describe_places
+        print(f"{len(places)} labgrid place(s):")
+        for line in describe_places(places):
+            print(f"  {line}")
     print()
     rows = [("board", "core", "clock", "flash", "RAM", "runs now on")]
     for b in boards().values():
         rows.append((b.name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024} KiB",
-                     f"{b.ram.size // 1024} KiB", where_it_runs(b, attached)))
+                     f"{b.ram.size // 1024} KiB", where_it_runs(b, attached, places)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -190,6 +204,11 @@ def _hardware_map_option(parser) -> None:
     parser.add_argument("--hardware-map", type=Path, metavar="FILE",
                         help="the boards of this YAML hardware map instead of USB detection (docs/hardware.md; "
                              "default $HARNESS_HARDWARE_MAP)")
+    parser.add_argument("--place", metavar="NAME",
+                        help="the board of this labgrid place instead (docs/lab.md; default $LG_PLACE)")
+    parser.add_argument("--coordinator", metavar="HOST:PORT",
+                        help="the labgrid coordinator of --place and of the map's places (default $LG_COORDINATOR, "
+                             "else 127.0.0.1:20408)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,10 +8,15 @@
 The CLI verbs, the runner and the pytest plugin all come through here, so a
 board is chosen, leased and verified the same way everywhere. An emulated
 board runs on its QEMU twin, or on Arm's FVP where the catalog has one and it
-is installed (harness/targets/fvp.py: $HARNESS_FVP, $HARNESS_EMULATOR). With several
-identical boards attached, the plan lists them all (`candidates`) and
+is installed (harness/targets/fvp.py: $HARNESS_FVP, $HARNESS_EMULATOR). With
+several identical boards attached, the plan lists them all (`candidates`) and
 `leased` takes one that no other run holds; the plan then names it, so every
 record says which physical board it came from.
+
+A board on another host is a labgrid place (harness/boards/places.py): the
+plan lists the places that may hold it (`places`), `leased` acquires one on
+its coordinator (that is the lease) and releases it on every way out, and
+the plan then names it (`place`), as `place@exporter` in every record.
 """
 
 from __future__ import annotations
@@ -44,11 +49,16 @@ class Plan:
     candidates: tuple[AttachedBoard, ...] = ()   # every attached board of this kind
     attached: AttachedBoard | None = None        # the physical board this run holds (set by `leased`)
     provider: Provider | None = attrs.field(default=None, eq=False, repr=False)   # finds a board again by serial
-    fvp: str | None = None                       # emulated on this Arm FVP executable instead of QEMU
+    places: tuple = ()                  # labgrid places that hold this board (boards/places.py PlaceRef)
+    place: object = None                # the place this run acquired (targets/labgrid AcquiredPlace; by `leased`)
+    fvp: str | None = None              # emulated on this Arm FVP executable instead of QEMU
 
     @property
     def physical_board(self) -> str:
-        """The probe serial number of the board this runs on, or qemu:<machine>, or fvp:<FVP binary>."""
+        """The probe serial number of the board this runs on, place@exporter for a labgrid place, or
+        qemu:<machine>, or fvp:<FVP binary>."""
+        if self.places:
+            return self.place.physical_board if self.place is not None else ""
         if self.where == HARDWARE:
             return self.attached.probe_serial if self.attached is not None else ""
         if self.fvp:
@@ -63,12 +73,15 @@ def _hardware_reason(board: Board, chosen: AttachedBoard, n: int, leased: bool) 
     return text
 
 
-def where_it_runs(board: Board, found: list[AttachedBoard]) -> str:
+def where_it_runs(board: Board, found: list[AttachedBoard], places=()) -> str:
     """Where a board would run now, for listings; never raises."""
     from .targets.fvp import FvpError, choose_fvp
     mine = [a for a in found if a.board == board.name and a.port]
     if mine:
         return f"real board{'s' if len(mine) > 1 else ''}: " + ", ".join(f"probe {a.probe_serial}" for a in mine)
+    places = [p for p in places if p.board == board.name]
+    if places:
+        return f"labgrid place{'s' if len(places) > 1 else ''}: " + ", ".join(f"{p.place} ({p.coordinator})" for p in places)
     try:
         fvp, why = choose_fvp(board)
     except FvpError as exc:
@@ -107,10 +120,39 @@ def plan_device(board: Board, *, require_hardware: bool = False, provider: Provi
     found = tuple(a for a in attached_boards(provider) if a.board == board.name and a.port) if board.hardware else ()
     if found:
         return Plan(board, HARDWARE, _hardware_reason(board, found[0], len(found), False), found, None, provider)
+    places = _places_for(board, provider)
+    if places:
+        from .targets.labgrid import check_places
+        check_places(places, board)     # labgrid there, coordinator up, place known: or one line now
+        return Plan(board, HARDWARE, _place_reason(board, places), provider=provider, places=places)
     if require_hardware:
         raise NoHardwareAttached(
             f"--require-hardware: no {board.name} is attached to this machine; connect one or drop --require-hardware to use its emulated twin")
     return _emulated_plan(board, "no board attached, " if board.hardware else "", provider)
+
+
+def _places_for(board: Board, provider) -> tuple:
+    """The labgrid places the provider names for this board (a hardware map's, or --place)."""
+    places = tuple(getattr(provider, "places", ()) or ())
+    if not board.hardware:
+        if any(p.source == "--place" for p in places):
+            raise NoHardwareAttached(f"--place: {board.name} exists only as an emulator; a labgrid place holds a real "
+                                     "board: name it with --board")
+        return ()   # $LG_PLACE set in a lab shell does not move an emulator-only board anywhere
+    for p in places:
+        if p.board is not None and p.board != board.name and p.source in ("--place", "$LG_PLACE"):
+            raise NoHardwareAttached(f"{p.source} {p.place}: the hardware map says it holds a {p.board}, "
+                                     f"not a {board.name}")
+    return tuple(p for p in places if p.board in (None, board.name))
+
+
+def _place_reason(board: Board, places: tuple, acquired=None) -> str:
+    if acquired is not None:
+        text = f"{board.name}: labgrid place {acquired.physical_board} (coordinator {acquired.ref.coordinator})"
+        return text + (", acquired" if acquired.ours else ", already acquired by you; left acquired")
+    first = places[0]
+    text = f"{board.name}: {first.describe()}"
+    return text + (f" (one of {len(places)} places)" if len(places) > 1 else "")
 
 
 @contextlib.contextmanager
@@ -122,6 +164,15 @@ def leased(plan: Plan, *, prefer: int = 0, timeout: float | None = None,
     process holds gets that same board back."""
     if plan.where != HARDWARE:
         yield plan
+        return
+    if plan.places:
+        from .targets.labgrid import acquire_place
+        pool = (plan.place.ref,) if plan.place is not None else plan.places
+        lease = acquire_place(pool, board=plan.board, prefer=prefer, timeout=timeout, on_wait=on_wait)
+        try:
+            yield attrs.evolve(plan, place=lease.place, reason=_place_reason(plan.board, pool, lease.place))
+        finally:
+            lease.release()
         return
     from .targets.hardware import lease_board
     pool = (plan.attached,) if plan.attached is not None else plan.candidates
@@ -164,6 +215,10 @@ class Device:
 
 
 def _target(plan: Plan, image: firmware.Image, log_dir: Path | None):
+    if plan.place is not None:
+        from .targets.labgrid import LabgridTarget
+        return LabgridTarget(plan.board, plan.place, image.elf, image.bin, expected_hash=image.model_hash,
+                             log_dir=log_dir)
     if plan.where == HARDWARE:
         from .targets.hardware import HardwareTarget
         return HardwareTarget(plan.board, plan.attached, image.elf, image.bin, expected_hash=image.model_hash,

@@ -9,6 +9,7 @@ line, or for a schema violation, the field.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ def read_card(model_dir: Path) -> dict[str, Any]:
     if not isinstance(card, dict):
         raise CardError(f"{path} must hold a JSON object, found {type(card).__name__}")
     validate_card(card, str(path))
+    weights = model_dir / WEIGHTS_FILE
+    if not zipfile.is_zipfile(weights):   # what torch.save writes; caught here without importing torch
+        raise CardError(f"{weights} is not a PyTorch checkpoint (not the zip archive torch.save writes); "
+                        "train the model again")
     return card
 
 

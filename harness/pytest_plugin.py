@@ -1,4 +1,5 @@
-"""pytest plugin: `--board`, `--require-hardware`, `--hardware-map`, `--report-dir`, `--models`, and the fixtures.
+"""pytest plugin: `--board`, `--require-hardware`, `--hardware-map`, `--place`, `--coordinator`, `--report-dir`,
+`--models`, and the fixtures.
 
 Scenarios ask for `device` (a handshaken link to the board or its twin) or
 `evaluation` (the run that model scenarios evaluate into) and never know how
@@ -9,6 +10,7 @@ harness/evaluate/folder.py and its summary by harness/report/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -17,7 +19,9 @@ import pytest
 
 from .boards import CatalogError, HardwareMapError, get_board
 from .boards.hwmap import HARDWARE_MAP_ENV, provider_for
+from .boards.places import COORDINATOR_ENV, PLACE_ENV
 from .device import NoHardwareAttached, Plan, leased, open_device, plan_device
+from .targets.hardware.errors import HardwareError
 from .records import HARDWARE, DeviceRecord, ScenarioResult
 
 DEFAULT_BOARD = "qemu-m4"
@@ -46,6 +50,11 @@ def pytest_addoption(parser):
     group.addoption("--hardware-map", default=os.environ.get(HARDWARE_MAP_ENV), metavar="FILE",
                     help=f"the boards of this YAML hardware map instead of USB detection (docs/hardware.md; default "
                          f"${HARDWARE_MAP_ENV}); each run, or pytest-xdist worker, leases one of them")
+    group.addoption("--place", default=None, metavar="NAME",
+                    help=f"the board of this labgrid place, acquired for the session (docs/lab.md; default ${PLACE_ENV})")
+    group.addoption("--coordinator", default=None, metavar="HOST:PORT",
+                    help=f"the labgrid coordinator of --place and of the map's places (default ${COORDINATOR_ENV}, "
+                         "else 127.0.0.1:20408)")
     group.addoption("--report-dir", default=None, metavar="DIR",
                     help="write junit.xml, summary.md, environment.json and the reports of this run into DIR")
     group.addoption("--models", nargs="+", default=None, metavar="DIR",
@@ -62,10 +71,13 @@ def pytest_configure(config):
     try:
         board = get_board(config.getoption("board"))
         path = config.getoption("hardware_map")
-        plan = plan_device(board, require_hardware=config.getoption("require_hardware"),
-                           provider=provider_for(Path(path).resolve() if path else None))
+        place = config.getoption("place")
+        provider = provider_for(Path(path).resolve() if path else None, place=place or os.environ.get(PLACE_ENV),
+                                coordinator=config.getoption("coordinator") or os.environ.get(COORDINATOR_ENV),
+                                place_source="--place" if place else f"${PLACE_ENV}")
+        plan = plan_device(board, require_hardware=config.getoption("require_hardware"), provider=provider)
         _check_workers(config, plan)
-    except (CatalogError, NoHardwareAttached, HardwareMapError) as exc:
+    except (CatalogError, NoHardwareAttached, HardwareMapError, HardwareError) as exc:
         raise pytest.UsageError(str(exc)) from None
     report_dir = config.getoption("report_dir")
     if report_dir:
@@ -99,6 +111,12 @@ def _check_workers(config, plan: Plan) -> None:
     if plan.where != HARDWARE or _worker_id(config) is not None:
         return
     tx = config.getoption("tx", None) or []
+    if plan.places:
+        if config.getoption("dist", "no") != "no" and len(tx) > len(plan.places):
+            raise NoHardwareAttached(f"-n {len(tx)}: only {len(plan.places)} labgrid place(s) hold a {plan.board.name} "
+                                     f"({', '.join(p.place for p in plan.places)}); each worker needs its own: "
+                                     f"use -n {len(plan.places)}")
+        return
     if config.getoption("dist", "no") != "no" and len(tx) > len(plan.candidates):
         raise NoHardwareAttached(
             f"-n {len(tx)}: only {len(plan.candidates)} {plan.board.name} board(s) attached "
@@ -153,10 +171,23 @@ def board_plan(pytestconfig):
     state = pytestconfig.stash[_STATE]
     wid = _worker_id(pytestconfig) or ""
     terminal = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    with leased(state.plan, prefer=int(wid[2:]) if wid[2:].isdigit() else 0,
-                on_wait=terminal.write_line if terminal is not None else None) as plan:
+    with _lab_errors(state.plan), leased(state.plan, prefer=int(wid[2:]) if wid[2:].isdigit() else 0,
+                               on_wait=terminal.write_line if terminal is not None else None) as plan:
         state.plan = plan
         yield plan
+
+
+@contextlib.contextmanager
+def _lab_errors(plan: Plan):
+    """A labgrid place that cannot be had fails its scenarios with one line, not a traceback."""
+    if not plan.places:
+        yield
+        return
+    from .targets.labgrid import LabError
+    try:
+        yield
+    except LabError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -291,8 +291,10 @@ class Device:
         raw = self.out.raw[:n]
         assert raw == b"" or raw.endswith(b"\0"), "a reply must end with its delimiter"
         replies = []
+        assert raw == b"" or raw.endswith(b"\0\0"), "a reply ends with two delimiters"
         for chunk in raw.split(b"\0")[:-1]:
-            assert chunk, "the device never sends empty frames in replies"
+            if not chunk:
+                continue   # the second delimiter: an empty frame
             frame = cobs.decode(chunk)
             ftype, _flags, seq, session, length = HEADER.unpack_from(frame)
             assert len(frame) == 14 + length

@@ -11,7 +11,7 @@ import threading
 import pytest
 import serial
 
-from harness.link import DeviceError, HandshakeError, Link, LinkTimeout, RetriesExhausted
+from harness.link import DeviceError, HandshakeError, Link, LinkError, LinkTimeout, ProtocolError, RetriesExhausted
 from harness.link import frame as fr
 from harness.link.messages import Capability, Hello, Msg, Status
 
@@ -172,3 +172,21 @@ def test_tensor_chunks_respect_the_declared_maximum(peer_factory):
     link.write_tensor(data)
     assert link.read_tensor(len(data)) == data
     assert max(len(f.payload) for f in peer.received) <= MAX_PAYLOAD
+
+
+def test_a_device_declaring_too_small_a_maximum_payload_is_refused(peer_factory):
+    def script(f):
+        hello = Hello(f.nonce, 1, 8, Capability.TENSOR, 16_000_000, "icount-instructions", 4096, 4096, bytes(32),
+                      "0.1.0", "qemu-m4", "cortex-m4").pack()
+        return reply(f, Msg.HELLO.reply, hello)
+
+    _, port = peer_factory(script)
+    with pytest.raises(HandshakeError, match="maximum payload of 8 bytes, less than the 16 the protocol's headers need"):
+        Link(port, timeout=1).handshake()
+
+
+def test_a_malformed_hello_ack_is_a_link_error(peer_factory):
+    _, port = peer_factory(lambda f: reply(f, Msg.HELLO.reply, hello_for(f.nonce)[:30]))
+    with pytest.raises(ProtocolError, match="malformed HELLO_ACK") as err:
+        Link(port, timeout=1).handshake()
+    assert isinstance(err.value, LinkError) and "\n" not in str(err.value)

@@ -21,10 +21,12 @@ static void sink_to_device(void *ctx, const uint8_t *data, size_t len)
 
 static void send_frame(struct proto_server *s, uint8_t type, uint16_t seq, uint32_t session, size_t payload_len)
 {
-    static const uint8_t delimiter = 0;
+    /* Two delimiters: should the line damage the first, the second still ends
+     * the frame at once (an empty frame, which receivers ignore). */
+    static const uint8_t delimiters[2] = { 0, 0 };
     size_t n = frame_finish(s->tx, type, seq, session, (uint16_t)payload_len);
     cobs_encode_to(s->tx, n, sink_to_device, (void *)s->dev);
-    s->dev->write(&delimiter, 1);
+    s->dev->write(delimiters, sizeof delimiters);
 }
 
 static void send_error(struct proto_server *s, uint8_t code, uint8_t request_type, uint16_t seq,

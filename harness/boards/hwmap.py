@@ -9,6 +9,9 @@
         drive: /media/lab/NODE_F446RE          # optional: found by serial number when absent
         pyocd_pack: /opt/packs/Keil.STM32F4xx_DFP.2.17.1.pack   # optional, for flash_method pyocd
         notes: bench 3, left                   # optional
+      - board: nucleo-f446re                   # a board on another host: a labgrid place (places.py)
+        place: bench3-nucleo-2
+        coordinator: labhost:20408             # optional: $LG_COORDINATOR, else 127.0.0.1:20408
 
 `python -m harness boards --write-map FILE` writes one from what is attached;
 `--hardware-map FILE` (its default is $HARNESS_HARDWARE_MAP, read where the
@@ -28,6 +31,7 @@ import yaml
 
 from .catalog import FLASH_METHODS, boards as catalog_boards
 from .detect import AttachedBoard, ListPortsProvider, MbedToolsProvider, Provider, Scan, UnidentifiedProbe, UsbProvider
+from .places import PlaceError, PlaceProvider, PlaceRef, place_entry
 
 HARDWARE_MAP_ENV = "HARNESS_HARDWARE_MAP"   # the default of --hardware-map, read only where options are parsed
 
@@ -95,7 +99,24 @@ def _entry(path: Path, i: int, raw, catalog) -> MapEntry:
                     raw.get("pyocd_pack") or None, raw.get("notes") or "")
 
 
+def _fail_for(path: Path, i: int, raw):
+    def fail(problem: str):
+        who = f" (place {raw['place']})" if isinstance(raw.get("place"), str) and raw["place"] else ""
+        raise HardwareMapError(_one_line(f"hardware map {path}: entry {i}{who}: {problem}"))
+    return fail
+
+
 def parse_map(text: str, path: Path | str = "<map>") -> list[MapEntry]:
+    """The map's local boards (entries with a probe); `parse_places` gives its labgrid places."""
+    return _parse(text, path)[0]
+
+
+def parse_places(text: str, path: Path | str = "<map>", coordinator: str | None = None) -> list[PlaceRef]:
+    """The map's labgrid places (entries with `place:`); `coordinator` is the default address."""
+    return _parse(text, path, coordinator)[1]
+
+
+def _parse(text: str, path: Path | str, coordinator: str | None = None) -> tuple[list[MapEntry], list[PlaceRef]]:
     path = Path(path)
     try:
         raw = yaml.safe_load(text)
@@ -112,7 +133,17 @@ def parse_map(text: str, path: Path | str = "<map>") -> list[MapEntry]:
     if not isinstance(items, list):
         raise HardwareMapError(f"hardware map {path}: 'boards:' must be a list, got {type(items).__name__}")
     catalog = catalog_boards()
-    entries = [_entry(path, i, item, catalog) for i, item in enumerate(items, 1)]
+    numbered = list(enumerate(items, 1))
+    places = [attrs.evolve(place_entry(item, _fail_for(path, i, item), catalog, coordinator), source=f"hardware map {path}")
+              for i, item in numbered if isinstance(item, dict) and "place" in item]
+    seen_place: dict[tuple[str, str], int] = {}
+    for i, p in zip([i for i, item in numbered if isinstance(item, dict) and "place" in item], places):
+        if (p.place, p.coordinator) in seen_place:
+            raise HardwareMapError(f"hardware map {path}: entry {i} (place {p.place}): the same place as entry "
+                                   f"{seen_place[p.place, p.coordinator]}")
+        seen_place[p.place, p.coordinator] = i
+    numbered = [(i, item) for i, item in numbered if not (isinstance(item, dict) and "place" in item)]
+    entries = [_entry(path, i, item, catalog) for i, item in numbered]
     seen_serial: dict[str, int] = {}
     seen_port: dict[str, int] = {}
     for i, e in enumerate(entries, 1):
@@ -124,17 +155,25 @@ def parse_map(text: str, path: Path | str = "<map>") -> list[MapEntry]:
                                              f"also entry {seen_port[e.port]}'s"))
         seen_serial[e.probe_serial] = i
         seen_port[e.port] = i
-    return entries
+    return entries, places
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise HardwareMapError(_one_line(f"hardware map {path}: cannot read it: {reason}")) from None
 
 
 def read_map(path: Path | str) -> list[MapEntry]:
     path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise HardwareMapError(_one_line(f"hardware map {path}: cannot read it: {reason}")) from None
-    return parse_map(text, path)
+    return parse_map(_read_text(path), path)
+
+
+def read_places(path: Path | str, coordinator: str | None = None) -> list[PlaceRef]:
+    path = Path(path)
+    return parse_places(_read_text(path), path, coordinator)
 
 
 def stable_port(device: str) -> str:
@@ -151,11 +190,13 @@ def stable_port(device: str) -> str:
 
 
 def map_text(entries: list[MapEntry], unidentified: list[UnidentifiedProbe] = (),
-             portless: list[AttachedBoard] = ()) -> str:
+             portless: list[AttachedBoard] = (), places: list[PlaceRef] = ()) -> str:
     lines = ["# kp-harness hardware map: the boards on this host (docs/hardware.md).",
              "# Use with --hardware-map FILE or HARNESS_HARDWARE_MAP=FILE. Boards are told apart by probe_serial;",
              "# optional fields: drive, pyocd_pack, notes."]
     body = {"boards": [{k: v for k, v in attrs.asdict(e).items() if v not in (None, "")} for e in entries]}
+    body["boards"] += [{k: v for k, v in attrs.asdict(p).items() if k != "source" and v not in (None, "")}
+                       for p in places]
     dumped = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=1000)
     if yaml.safe_load(dumped) != body:   # PyYAML does not read back every character it writes raw (U+0085)
         dumped = yaml.safe_dump(body, sort_keys=False, width=1000)
@@ -170,10 +211,11 @@ def map_text(entries: list[MapEntry], unidentified: list[UnidentifiedProbe] = ()
     return text
 
 
-def write_map(path: Path | str, scan: Scan, *, keep: list[MapEntry] = ()) -> list[MapEntry]:
+def write_map(path: Path | str, scan: Scan, *, keep: list[MapEntry] = (), places: list[PlaceRef] = ()) -> list[MapEntry]:
     """Write what a scan found; returns the entries written. The notes, pyocd_pack and
     flash_method of boards already in `keep` (the file being replaced) are carried over
-    by probe serial number; unidentified probes are written as comments to complete."""
+    by probe serial number, and its labgrid `places` are kept; unidentified probes are
+    written as comments to complete."""
     catalog = catalog_boards()
     old = {e.probe_serial: e for e in keep}
     entries, portless = [], []
@@ -186,7 +228,7 @@ def write_map(path: Path | str, scan: Scan, *, keep: list[MapEntry] = ()) -> lis
             a.board, a.probe_serial, stable_port(a.port),
             (prev.flash_method if prev else None) or a.flash_method or catalog[a.board].flash_method,
             a.mount, (prev.pyocd_pack if prev else None) or a.pyocd_pack, (prev.notes if prev else "") or a.notes))
-    Path(path).write_text(map_text(entries, list(scan.unidentified), portless))
+    Path(path).write_text(map_text(entries, list(scan.unidentified), portless, list(places)))
     return entries
 
 
@@ -200,10 +242,11 @@ class HardwareMapProvider:
     of mbed-tools by serial number."""
 
     def __init__(self, path: Path | str, *, ports: ListPortsProvider | None = None,
-                 mbed: MbedToolsProvider | None = None):
+                 mbed: MbedToolsProvider | None = None, coordinator: str | None = None):
         self.path = Path(path)
         self.name = f"hardware map {self.path}"
         self.entries = read_map(self.path)
+        self.places = tuple(read_places(self.path, coordinator))   # labgrid places, used when no local board is
         self.ports = ports or ListPortsProvider()
         self.mbed = mbed or MbedToolsProvider()
 
@@ -237,6 +280,16 @@ class HardwareMapProvider:
         return self.ports.port_for(e.probe_serial)
 
 
-def provider_for(hardware_map: Path | str | None) -> Provider:
-    """The boards of a hardware map, or USB detection when none is given."""
-    return HardwareMapProvider(hardware_map) if hardware_map else UsbProvider()
+def provider_for(hardware_map: Path | str | None, *, place: str | None = None, coordinator: str | None = None,
+                 place_source: str = "--place") -> Provider:
+    """The boards of a hardware map, or USB detection when none is given; with `place`, that one labgrid
+    place (the map, when given too, may describe it). `coordinator` is the address of places that name none.
+
+    The defaults from the environment ($LG_PLACE, $LG_COORDINATOR) are read where options are parsed."""
+    try:
+        if place:
+            known = read_places(hardware_map, coordinator) if hardware_map else ()
+            return PlaceProvider(place, coordinator, source=place_source, known=known)
+        return HardwareMapProvider(hardware_map, coordinator=coordinator) if hardware_map else UsbProvider()
+    except PlaceError as exc:
+        raise HardwareMapError(str(exc)) from None

@@ -72,6 +72,7 @@ class RunFolder:
             before = read_environment(self.path) if resume else None
             if resume:
                 self.models = read_models(self.path)
+                read_journal(self.path / SAMPLES)   # a damaged journal is refused now, naming its line
         except RecordError as exc:
             self.close()
             raise RunError(f"--resume: {exc}") from None

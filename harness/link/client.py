@@ -318,7 +318,7 @@ class Link:
         packed = fr.Frame(msg, seq, self.nonce, bytes(payload)).pack()
         if mangle is not None:
             packed = mangle(packed)
-        wire = fr.cobs.encode(packed) + fr.DELIMITER
+        wire = fr.cobs.encode(packed) + fr.END
         self.host_seconds += time.perf_counter() - t0
         self._send_wire(wire)
         self.stats.frames_sent += 1

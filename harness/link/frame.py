@@ -12,6 +12,9 @@ HEADER = struct.Struct("<BBHIH")  # type, flags, seq, nonce (of the session), le
 CRC = struct.Struct("<I")
 OVERHEAD = HEADER.size + CRC.size  # 14 bytes around every payload
 DELIMITER = b"\x00"
+# What ends a frame on the wire: a second delimiter (an empty frame, ignored) ends it at once even when
+# the line damaged the first (PROTOCOL.md, Byte stream).
+END = DELIMITER * 2
 UNATTRIBUTED_SEQ = 0xFFFF  # seq the device uses when a damaged frame's header can't be trusted
 
 
