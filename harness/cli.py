@@ -17,9 +17,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .firmware import BuildError
     from .link import LinkError
     from .targets import HelloMismatch, QemuError
+    from .targets.fvp import FvpError
     from .targets.hardware import HardwareError
-    errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FileNotFoundError,
-              HardwareMapError, HardwareError)
+    errors = (CatalogError, BuildError, LinkError, HelloMismatch, NoHardwareAttached, QemuError, FvpError,
+              FileNotFoundError, HardwareMapError, HardwareError)
     # RunError, ExportError, CardError, RecordError and the data and training layers' bad arguments are
     # ValueErrors with one clear line.
     return errors + (ValueError,)
@@ -128,6 +129,8 @@ def cmd_hello(args) -> int:
         if dev.plan.where == HARDWARE:
             t = dev.target
             print(f"  {t.info.detail}; {t.flashes} flash(es), image verified by its handshake")
+        elif dev.plan.fvp:
+            print(f"  {dev.target.info.detail}")
         print(f"  firmware {h.fw_version}, protocol {h.protocol_version}, board {h.board}, core {h.core}")
         print(f"  clock {h.clock_hz} Hz, counter {h.counter_kind}, max payload {h.max_payload} B")
         print(f"  capabilities {h.capabilities!r}, input/output buffers {h.input_capacity}/{h.output_capacity} B")

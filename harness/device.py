@@ -6,8 +6,10 @@
             dev.link.infer(...)
 
 The CLI verbs, the runner and the pytest plugin all come through here, so a
-board is chosen, leased and verified the same way everywhere. With several
-identical boards attached, the plan lists them all (`candidates`) and
+board is chosen, leased and verified the same way everywhere. An emulated
+board runs on its QEMU twin, or on Arm's FVP where the catalog has one and it
+is installed (harness/targets/fvp.py: $HARNESS_FVP, $HARNESS_EMULATOR). With
+several identical boards attached, the plan lists them all (`candidates`) and
 `leased` takes one that no other run holds; the plan then names it, so every
 record says which physical board it came from.
 
@@ -49,14 +51,18 @@ class Plan:
     provider: Provider | None = attrs.field(default=None, eq=False, repr=False)   # finds a board again by serial
     places: tuple = ()                  # labgrid places that hold this board (boards/places.py PlaceRef)
     place: object = None                # the place this run acquired (targets/labgrid AcquiredPlace; by `leased`)
+    fvp: str | None = None              # emulated on this Arm FVP executable instead of QEMU
 
     @property
     def physical_board(self) -> str:
-        """The probe serial number of the board this runs on, place@exporter for a labgrid place, or qemu:<machine>."""
+        """The probe serial number of the board this runs on, place@exporter for a labgrid place, or
+        qemu:<machine>, or fvp:<FVP binary>."""
         if self.places:
             return self.place.physical_board if self.place is not None else ""
         if self.where == HARDWARE:
             return self.attached.probe_serial if self.attached is not None else ""
+        if self.fvp:
+            return f"fvp:{Path(self.fvp).name}"
         return f"qemu:{self.board.emulation.machine}" if self.board.emulation else ""
 
 
@@ -69,15 +75,38 @@ def _hardware_reason(board: Board, chosen: AttachedBoard, n: int, leased: bool) 
 
 def where_it_runs(board: Board, found: list[AttachedBoard], places=()) -> str:
     """Where a board would run now, for listings; never raises."""
+    from .targets.fvp import FvpError, choose_fvp
     mine = [a for a in found if a.board == board.name and a.port]
     if mine:
         return f"real board{'s' if len(mine) > 1 else ''}: " + ", ".join(f"probe {a.probe_serial}" for a in mine)
     places = [p for p in places if p.board == board.name]
     if places:
         return f"labgrid place{'s' if len(places) > 1 else ''}: " + ", ".join(f"{p.place} ({p.coordinator})" for p in places)
+    try:
+        fvp, why = choose_fvp(board)
+    except FvpError as exc:
+        return f"cannot choose its emulator: {exc}"
+    if fvp is not None:
+        return f"emulated: Arm FVP {fvp}"
     if board.emulation is not None:
-        return f"emulated: {board.twin_label}"
+        return f"emulated: {board.twin_label}" + (" (no FVP found)" if why.startswith("no ") else f" ({why})" if why else "")
     return "not attached; no emulator for it"
+
+
+def _emulated_plan(board: Board, why: str, provider: Provider | None) -> Plan:
+    """The board's emulator: its FVP when the catalog has one and it is found (or required), else QEMU."""
+    from .targets.fvp import FvpError, choose_fvp
+    try:
+        fvp, how = choose_fvp(board)
+    except FvpError as exc:
+        raise NoHardwareAttached(str(exc)) from None
+    if fvp is not None:
+        return Plan(board, EMULATED, f"{board.name}: {why}running on Arm's {fvp.name} ({how}: {fvp}); "
+                                     "counts are FVP cycles, not cycle-accurate", provider=provider, fvp=str(fvp))
+    if board.emulation is None:
+        raise NoHardwareAttached(f"no {board.name} is attached and it has no emulated twin in the catalog")
+    return Plan(board, EMULATED, f"{board.name}: {why}running on its emulated twin, {board.twin_label}"
+                                 + (f" ({how})" if how else ""), provider=provider)
 
 
 def plan_device(board: Board, *, require_hardware: bool = False, provider: Provider | None = None) -> Plan:
@@ -99,11 +128,7 @@ def plan_device(board: Board, *, require_hardware: bool = False, provider: Provi
     if require_hardware:
         raise NoHardwareAttached(
             f"--require-hardware: no {board.name} is attached to this machine; connect one or drop --require-hardware to use its emulated twin")
-    if board.emulation is None:
-        raise NoHardwareAttached(f"no {board.name} is attached and it has no emulated twin in the catalog")
-    why = "no board attached, " if board.hardware else ""
-    return Plan(board, EMULATED, f"{board.name}: {why}running on its emulated twin, {board.twin_label}",
-                provider=provider)
+    return _emulated_plan(board, "no board attached, " if board.hardware else "", provider)
 
 
 def _places_for(board: Board, provider) -> tuple:
@@ -185,7 +210,7 @@ class Device:
 
     def handshake(self) -> Hello:
         """A new session (new nonce), checked again: whatever an earlier user left on the line is stale."""
-        hello = self.link.handshake()
+        hello = _counted(self.target, self.link.handshake())
         check_hello(hello, self.plan.board, self.image.model_hash)
         self.hello = hello
         return hello
@@ -200,8 +225,18 @@ def _target(plan: Plan, image: firmware.Image, log_dir: Path | None):
         from .targets.hardware import HardwareTarget
         return HardwareTarget(plan.board, plan.attached, image.elf, image.bin, expected_hash=image.model_hash,
                               provider=plan.provider, log_dir=log_dir)
+    if plan.fvp:
+        from .targets.fvp import FvpTarget
+        return FvpTarget(plan.board, image.elf, image.bin, fvp=plan.fvp, log_dir=log_dir)
     from .targets.qemu import QemuTarget
     return QemuTarget(plan.board, image.elf, image.bin, log_dir=log_dir)
+
+
+def _counted(target, hello: Hello) -> Hello:
+    """The HELLO as the run records it: a target whose counts mean something else than the firmware's
+    counter says (an FVP's) relabels them; every other HELLO is kept as the device sent it."""
+    counted = getattr(target, "counted", None)
+    return counted(hello) if counted is not None else hello
 
 
 @contextlib.contextmanager
@@ -219,7 +254,7 @@ def open_device(plan: Plan, *, model=None, log_dir: Path | None = None,
         try:
             target.start()
             link = Link(target.port) if retries is None else Link(target.port, retries=retries)
-            hello = link.handshake()
+            hello = _counted(target, link.handshake())
             check_hello(hello, plan.board, image.model_hash)
             yield Device(plan, image, target, link, hello)
         finally:

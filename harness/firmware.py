@@ -70,9 +70,11 @@ class Image:
 
 
 def cmake_defines(board: Board) -> dict[str, str]:
+    extra = {"CPU_FEATURES": board.cpu_features} if board.cpu_features else {}
     return {
         "BOARD": board.name,
         "CPU": board.core,
+        **extra,
         "FPU": board.fpu,
         "FLASH_ORIGIN": str(board.flash.origin),
         "FLASH_SIZE": str(board.flash.size),

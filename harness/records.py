@@ -267,22 +267,30 @@ class BoardRecord(Record):
     clock_hz: int      # as the device reported it
 
 
+# Counts of an image that ran on an Arm FVP, whichever counter its HELLO named: the host
+# labels them (harness/targets/fvp.py). They never appear on the link.
+FVP_CYCLES = "fvp-cycles"
+
+
 def counter_unit(counter_kind: str) -> str:
-    """icount-instructions counts instructions (emulated); anything else counts core cycles."""
-    return "instructions" if counter_kind == "icount-instructions" else "cycles"
+    """icount-instructions counts instructions (QEMU); fvp-cycles counts an FVP's simulated cycles (its own
+    unit: neither a real core's cycles nor time); anything else counts core cycles."""
+    if counter_kind == "icount-instructions":
+        return "instructions"
+    return FVP_CYCLES if counter_kind == FVP_CYCLES else "cycles"
 
 
 @attrs.frozen
 class CounterRecord(Record):
-    kind: str          # icount-instructions | dwt-cycles
-    unit: str          # instructions | cycles
-    emulated: bool
+    kind: str          # icount-instructions | dwt-cycles | fvp-cycles
+    unit: str          # instructions | cycles | fvp-cycles
+    emulated: bool     # any unit but a real core's cycles
     clock_hz: int
 
     @classmethod
     def of(cls, counter_kind: str, clock_hz: int) -> "CounterRecord":
         unit = counter_unit(counter_kind)
-        return cls(counter_kind, unit, unit == "instructions", int(clock_hz))
+        return cls(counter_kind, unit, unit != "cycles", int(clock_hz))
 
 
 @attrs.frozen
@@ -326,8 +334,8 @@ class DeviceRecord(Record):
     """A device a run used: where it ran, which physical board, what it said in its HELLO."""
 
     where: str = attrs.field(validator=_one_of(WHERE))
-    physical_board: str        # probe serial number, or qemu:<machine>
-    runner: str                # what ran the image: "QEMU netduinoplus2", "ST-LINK/V2-1 0668FF..."
+    physical_board: str        # probe serial number, or qemu:<machine>, or fvp:<FVP binary>
+    runner: str                # what ran the image: "QEMU netduinoplus2", "FVP_Corstone_SSE-300_Ethos-U55", "ST-LINK/V2-1 0668FF..."
     reason: str                # how the board was chosen, one line
     fw_version: str
     protocol_version: int
@@ -385,9 +393,10 @@ class Environment(Record):
 
     @property
     def emulator(self) -> str | None:
-        """What emulated the board, e.g. "QEMU netduinoplus2 (-icount shift=0)"; None when nothing was emulated."""
-        runners = sorted({d.runner for d in self.devices.values() if d.where == EMULATED})
-        return ", ".join(f"{r} (-icount shift=0)" for r in runners) or None
+        """What emulated the board, e.g. "QEMU netduinoplus2 (-icount shift=0)" or
+        "FVP_Corstone_SSE-300_Ethos-U55 (FVP cycles)"; None when nothing was emulated."""
+        runners = sorted({(d.runner, d.counter_kind == FVP_CYCLES) for d in self.devices.values() if d.where == EMULATED})
+        return ", ".join(f"{r} (FVP cycles)" if fvp else f"{r} (-icount shift=0)" for r, fvp in runners) or None
 
     DERIVED = ("where", "physical_boards", "emulator")
 

@@ -79,3 +79,83 @@ def test_missing_or_empty_catalog(tmp_path):
     (tmp_path / "e.yaml").write_text("boards: {}\n")
     with pytest.raises(CatalogError, match="at least one board"):
         load_catalog(tmp_path / "e.yaml")
+
+
+def test_corstone_300_has_the_sse300_memory_map():
+    """ITCM and DTCM through their Secure aliases (the core runs Secure out of reset), the AN547's
+    32 MHz SYSCLK, QEMU mps3-an547 as its twin and Arm's Corstone-300 FVP where one is installed."""
+    b = get_board("corstone-300")
+    assert b.core == "cortex-m55" and b.fpu == "fpv5-d16"
+    assert (b.flash.origin, b.flash.size) == (0x10000000, 512 * 1024)
+    assert (b.ram.origin, b.ram.size) == (0x30000000, 512 * 1024)
+    assert b.clock_hz == 32_000_000 and b.counter == "icount-instructions" and not b.hardware
+    assert (b.emulation.machine, b.emulation.load, b.emulation.serial_index) == ("mps3-an547", "elf", 0)
+    assert b.mve == "off" and b.cpu_features == "+nomve"
+    assert b.fvp.binaries[0] == "FVP_Corstone_SSE-300_Ethos-U55" and "FVP_Corstone_SSE-300_Ethos-U65" in b.fvp.binaries
+    assert b.fvp.cpu == "cpu0" and b.fvp.terminal == "mps3_board.telnetterminal0"
+    assert b.fvp.parameters["mps3_board.visualisation.disable-visualisation"] == "1"
+
+
+def test_only_the_m55_names_helium_and_the_others_build_with_a_bare_mcpu():
+    for b in boards().values():
+        assert (b.mve is not None) == (b.core == "cortex-m55"), b.name
+        if b.mve is None:
+            assert b.cpu_features == "", b.name
+
+
+M55 = GOOD.replace("core: cortex-m4", "core: cortex-m55").replace("fpu: fpv4-sp-d16", "fpu: fpv5-d16")
+
+
+@pytest.mark.parametrize("text,message", [
+    (M55, "mve (off, int or float) is required for cortex-m55"),
+    (GOOD.replace("counter: dwt-cycles", "counter: dwt-cycles\n    mve: int"), "cortex-m4, which has no Helium"),
+    (M55.replace("counter: dwt-cycles", "counter: dwt-cycles\n    mve: lots"), "mve 'lots' is not one of"),
+])
+def test_mve_is_required_for_the_m55_and_refused_elsewhere(tmp_path, text, message):
+    p = tmp_path / "catalog.yaml"
+    p.write_text(text)
+    with pytest.raises(CatalogError) as e:
+        load_catalog(p)
+    assert "'b1'" in str(e.value) and message in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("value,features", [("off", "+nomve"), ('"off"', "+nomve"), ("int", "+nomve.fp"), ("float", "")])
+def test_mve_values_give_the_mcpu_suffix(tmp_path, value, features):
+    """A bare `off` is YAML's false; it means off here."""
+    p = tmp_path / "catalog.yaml"
+    p.write_text(M55.replace("counter: dwt-cycles", f"counter: dwt-cycles\n    mve: {value}"))
+    assert load_catalog(p)["b1"].cpu_features == features
+
+
+FVP = GOOD + """    fvp:
+      binaries: [FVP_X]
+      cpu: cpu0
+      terminal: board.telnetterminal0
+      parameters: {board.visualisation.disable-visualisation: 1, board.uart0.unbuffered_output: true}
+"""
+
+
+def test_fvp_section(tmp_path):
+    p = tmp_path / "catalog.yaml"
+    p.write_text(FVP)
+    fvp = load_catalog(p)["b1"].fvp
+    assert fvp.binaries == ("FVP_X",) and fvp.cpu == "cpu0"
+    assert fvp.parameters == {"board.visualisation.disable-visualisation": "1", "board.uart0.unbuffered_output": "1"}
+
+
+@pytest.mark.parametrize("old,new,field", [
+    ("binaries: [FVP_X]", "binaries: []", "binaries"),
+    ("binaries: [FVP_X]", "binaries: ['rm -rf /']", "binaries"),
+    ("cpu: cpu0", "cpu: 'cpu0 -a x'", "cpu"),
+    ("board.uart0.unbuffered_output: true", "nodot: 1", "'nodot'"),
+    ("board.uart0.unbuffered_output: true", "board.uart0.out_file: 'a b'", "board.uart0.out_file"),
+    ("board.uart0.unbuffered_output: true", "board.telnetterminal0.mode: telnet", "set by the harness"),
+    ("board.uart0.unbuffered_output: true", "cpu0.MVE: 2", "set by the harness"),
+])
+def test_bad_fvp_entries_fail_naming_the_field(tmp_path, old, new, field):
+    assert old in FVP
+    p = tmp_path / "catalog.yaml"
+    p.write_text(FVP.replace(old, new))
+    with pytest.raises(CatalogError) as e:
+        load_catalog(p)
+    assert "'b1'" in str(e.value) and field in str(e.value)

@@ -14,8 +14,9 @@ from procs import default_signals
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(*args, timeout=300):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+def run(*args, timeout=300, env=None):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **env} if env else None)
 
 
 def test_help():
@@ -25,7 +26,7 @@ def test_help():
 
 def test_boards_says_nothing_is_attached_and_what_would_be_emulated():
     from harness.boards import boards
-    r = run("-m", "harness", "boards")
+    r = run("-m", "harness", "boards", env={"HARNESS_EMULATOR": "qemu"})   # QEMU even where an FVP is installed
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("No board is attached to this machine (looked with ")
@@ -33,7 +34,8 @@ def test_boards_says_nothing_is_attached_and_what_would_be_emulated():
     rows = {l.split()[0]: l for l in lines[2:] if l.strip()}
     for b in boards().values():    # boards without a twin are listed, not a failure
         want = f"emulated: {b.twin_label}" if b.emulation else "not attached; no emulator for it"
-        assert rows[b.name].endswith(want), rows[b.name]
+        # A board with an FVP in the catalog says why it is on QEMU.
+        assert rows[b.name].endswith(want if b.fvp is None else f"{want} ($HARNESS_EMULATOR=qemu)"), rows[b.name]
     assert r.stderr == ""
 
 

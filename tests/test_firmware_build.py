@@ -4,7 +4,9 @@ Most boards have an emulated twin and also boot in tests/test_boot.py; the
 real boards without one (NUCLEO-L4R5ZI, DISCO-L475VG-IOT01A, NUCLEO-H743ZI2,
 FRDM-K64F) are checked here only, from the ELF and the .bin: they fit, their
 vector tables and reset paths are sound, and the Kinetis flash configuration
-field is where the part reads it.
+field is where the part reads it. The compiler options recorded in each ELF
+show the catalog's core reached the compiler (the Cortex-M55 without Helium),
+and the runtime's SMLAD dot products are compiled in for every board's core.
 """
 
 import re
@@ -17,6 +19,7 @@ from elftools.elf.elffile import ELFFile
 
 from harness import firmware
 from harness.boards import boards
+from harness.paths import firmware_source
 
 BOARDS = sorted(boards())
 
@@ -184,3 +187,81 @@ def test_rebuild_does_no_work(image):
     before = image.elf.stat().st_mtime_ns
     again = firmware.build(image.board)
     assert again.elf.stat().st_mtime_ns == before
+
+
+def _compile_options(elf_path) -> list[str]:
+    """The -m and -O options main.c was compiled with, from the ELF's DWARF producer string."""
+    with open(elf_path, "rb") as fh:
+        for cu in ELFFile(fh).get_dwarf_info().iter_CUs():
+            top = cu.get_top_DIE()
+            if top.attributes["DW_AT_name"].value.decode().endswith("app/main.c"):
+                producer = top.attributes["DW_AT_producer"].value.decode()
+                return [o for o in producer.split() if o.startswith(("-m", "-O"))]
+    raise AssertionError(f"{elf_path}: no compile unit for app/main.c")
+
+
+def test_the_catalog_core_reaches_the_compiler(image):
+    b = image.board
+    options = _compile_options(image.elf)
+    assert f"-mcpu={b.core}{b.cpu_features}" in options and f"-mfpu={b.fpu}" in options, options
+
+
+# Helium (MVE) instructions name the vector registers q0-q7; these few name none.
+_MVE_OPERAND = re.compile(r"\bq[0-7]\b")
+_MVE_MNEMONICS = {"vctp", "vpst", "vpt", "dlstp", "letp", "wlstp"}
+
+
+def _helium(insns) -> list[str]:
+    return [" ".join(i) for i in insns
+            if i and (i[0].strip().split(".")[0] in _MVE_MNEMONICS or (len(i) > 1 and _MVE_OPERAND.search(i[1])))]
+
+
+@pytest.mark.parametrize("name", [n for n, b in boards().items() if b.mve == "off"])
+def test_an_image_built_without_helium_has_no_vector_instruction(name):
+    """corstone-300 is built with -mcpu=cortex-m55+nomve: no MVE instruction anywhere in the image,
+    so it runs the same on an FVP configured without MVE (cpu0.MVE=0, harness/targets/fvp.py)."""
+    image = firmware.build(boards()[name])
+    tool = shutil.which("arm-none-eabi-objdump")
+    if tool is None:
+        pytest.skip("arm-none-eabi-objdump not on PATH")
+    out = subprocess.run([tool, "-d", str(image.elf)], capture_output=True, text=True, check=True).stdout
+    insns = [line.split("\t")[2:] for line in out.splitlines() if re.match(r"^\s*[0-9a-f]+:\t", line)]
+    assert len(insns) > 500
+    assert _helium(insns) == []
+
+
+def test_the_helium_check_sees_vector_instructions(tmp_path):
+    """The check above is not vacuous: the same objdump reading finds MVE in code built with it."""
+    gcc, objdump = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-objdump")
+    if gcc is None or objdump is None:
+        pytest.skip("arm-none-eabi-gcc/objdump not on PATH")
+    src = tmp_path / "v.c"
+    src.write_text("void add(signed char *restrict y, const signed char *restrict a, const signed char *restrict b)\n"
+                   "{ for (int i = 0; i < 64; i++) y[i] = (signed char)(a[i] + b[i]); }\n")
+    obj = tmp_path / "v.o"
+    subprocess.run([gcc, "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard", "-O3", "-c", str(src), "-o", str(obj)],
+                   check=True)
+    out = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True, check=True).stdout
+    insns = [line.split("\t")[2:] for line in out.splitlines() if re.match(r"^\s*[0-9a-f]+:\t", line)]
+    assert _helium(insns)
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_the_runtime_uses_smlad_on_every_core(name, tmp_path):
+    """The runtime (device_fw/runtime/) takes its SMLAD path where the core has the DSP extension (all
+    catalog cores: M4, M7, M33, M55): its sources, compiled here with the very options of the board's
+    image, hold SMLAD dot products."""
+    image = firmware.build(boards()[name])
+    gcc, objdump = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-objdump")
+    if gcc is None or objdump is None:
+        pytest.skip("arm-none-eabi-gcc/objdump not on PATH")
+    runtime = firmware_source() / "runtime"
+    found = []
+    for src in sorted(runtime.glob("*.c")):
+        obj = tmp_path / f"{src.stem}.o"
+        subprocess.run([gcc, *_compile_options(image.elf), "-std=c11", "-ffreestanding", "-I", str(runtime),
+                        "-c", str(src), "-o", str(obj)], check=True)
+        out = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True, check=True).stdout
+        if re.search(r"\tsmlad\b", out):
+            found.append(src.name)
+    assert found, f"{name}: no SMLAD in the runtime"

@@ -15,9 +15,15 @@ import yaml
 
 CATALOG_FILE = Path(__file__).with_name("catalog.yaml")
 
-CORES = {"cortex-m4", "cortex-m7", "cortex-m33"}
+CORES = {"cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"}
 FPUS = {"fpv4-sp-d16", "fpv5-d16", "fpv5-sp-d16"}
 COUNTERS = {"dwt-cycles", "icount-instructions"}
+# Helium (the M-profile Vector Extension) in a build, for the cores that have it:
+# off (no vector instructions at all), int (integer MVE only) or float (MVE with
+# floating point, what the core has). -mcpu suffix for each, and the Arm FVP's
+# cpu<n>.MVE parameter value that models the same core.
+MVE_CORES = {"cortex-m55"}
+MVE = {"off": ("+nomve", 0), "int": ("+nomve.fp", 1), "float": ("", 2)}
 FLASH_METHODS = {"mass-storage", "pyocd", "none"}
 PROBES = {"stlink-v2-1", "stlink-v3", "daplink", "opensda"}
 LOADS = {"elf", "raw-flash"}
@@ -91,6 +97,53 @@ class Emulation:
             raise ValueError("load 'raw-flash' needs a load_address")
 
 
+def _identifier(inst, attribute, value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+        raise ValueError(f"{attribute.name} must be a name of letters, digits, '_', '.' or '-', got {value!r}")
+
+
+def _fvp_parameters(value) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"parameters must be a mapping of model parameter to value, got {value!r}")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", k) or "." not in k:
+            raise ValueError(f"parameter {k!r} is not an instance.parameter name")
+        if isinstance(v, bool):
+            v = int(v)
+        if not isinstance(v, (int, str)) or (isinstance(v, str) and (not v or any(c.isspace() for c in v))):
+            raise ValueError(f"parameter {k} must have an integer or a one-word value, got {v!r}")
+        out[k] = str(v)
+    return out
+
+
+@attrs.frozen
+class Fvp:
+    """An Arm Fixed Virtual Platform that runs the board's image: which binaries, which instances.
+
+    The binaries cannot be installed from a package registry (docs/hardware.md);
+    harness/targets/fvp.py looks for them and builds the command line from these fields."""
+
+    binaries: tuple[str, ...] = attrs.field(converter=tuple)   # executable names, first preferred
+    cpu: str = attrs.field(validator=_identifier)               # the core's instance: -a <cpu>=image.elf, <cpu>.FPU
+    terminal: str = attrs.field(validator=_identifier)          # the telnet terminal of the board's serial port
+    parameters: dict[str, str] = attrs.field(factory=dict, converter=_fvp_parameters)   # further -C instance.parameter=value
+
+    def __attrs_post_init__(self):
+        if not self.binaries or not all(isinstance(b, str) and re.fullmatch(r"[A-Za-z0-9_.+-]+", b)
+                                        for b in self.binaries):
+            raise ValueError(f"fvp binaries must be a list of executable names, got {list(self.binaries)!r}")
+        # Set by the FVP target from the other fields (harness/targets/fvp.py), never here.
+        own = {f"{self.terminal}.{p}" for p in ("start_telnet", "mode", "start_port")} | \
+              {f"{self.cpu}.{p}" for p in ("FPU", "MVE")}
+        clash = sorted(own & set(self.parameters))
+        if clash:
+            raise ValueError(f"fvp parameters {', '.join(clash)} are set by the harness (terminal, FPU, mve); "
+                             "leave them out")
+
+
 def _usb_id(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 0xFFFF:
         raise ValueError(f"a USB id must be an integer 0x0001-0xFFFF, got {value!r}")
@@ -126,8 +179,17 @@ class Board:
     usb_product_code: str | None = None   # Mbed/DAPLink board id, e.g. "0777"
     probe: Probe | None = attrs.field(
         default=None, converter=lambda d: d if d is None or isinstance(d, Probe) else Probe(**d))
+    # YAML reads a bare `off` as false: that is "off" here.
+    mve: str | None = attrs.field(default=None, converter=lambda v: "off" if v is False else v,
+                                  validator=attrs.validators.optional(_one_of(set(MVE))))
+    fvp: Fvp | None = attrs.field(
+        default=None, converter=lambda d: d if d is None or isinstance(d, Fvp) else Fvp(**d))
 
     def __attrs_post_init__(self):
+        if self.core in MVE_CORES and self.mve is None:
+            raise ValueError(f"mve (off, int or float) is required for {self.core}, which has Helium")
+        if self.core not in MVE_CORES and self.mve is not None:
+            raise ValueError(f"mve {self.mve!r} given for {self.core}, which has no Helium (only {', '.join(sorted(MVE_CORES))})")
         if self.stack_size >= self.ram.size:
             raise ValueError(f"stack_size {self.stack_size} does not fit in {self.ram.size} bytes of RAM")
         if self.flash_method == "none" and self.emulation is None:
@@ -143,6 +205,11 @@ class Board:
     @property
     def twin_label(self) -> str:
         return f"QEMU {self.emulation.machine}" if self.emulation else "none"
+
+    @property
+    def cpu_features(self) -> str:
+        """What follows the core's name in -mcpu (e.g. "+nomve"); empty for the cores without Helium."""
+        return MVE[self.mve][0] if self.mve else ""
 
 
 def load_catalog(path: Path = CATALOG_FILE) -> dict[str, Board]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..records import FVP_CYCLES
 from . import fmt, plots
 from .markdown import (fault_lines, incomplete, latency_cell, latency_header, latency_note, latency_units, ran_on_line,
                        test_set_lines)
@@ -114,6 +115,8 @@ def _e_unit(r: pd.Series) -> str:
     unit = r["counter_unit"]
     if unit == "instructions":
         return "instructions (QEMU icount, not time)"
+    if unit == FVP_CYCLES:
+        return "FVP cycles (Arm FVP: not cycle-accurate, not time)"
     if unit == "cycles":
         return f"cycles (DWT), clock {fmt.num(r['clock_hz'])} Hz"
     return fmt.DASH
@@ -173,6 +176,12 @@ def _latency_plots(s: pd.DataFrame) -> list[tuple[bytes | None, str]]:
                                          "latency median [executed instructions, QEMU icount; not time]",
                                          "Accuracy vs latency in instructions (emulated)"),
                     "accuracy vs latency (instructions)"))
+    if FVP_CYCLES in units:
+        fv = s[s["counter_unit"] == FVP_CYCLES]
+        out.append((plots.pareto_scatter(fv, "latency_median_cycles",
+                                         "latency median [FVP cycles; not cycle-accurate, not time]",
+                                         "Accuracy vs latency in FVP cycles (Arm FVP)"),
+                    "accuracy vs latency (FVP cycles)"))
     if not out:
         out.append((None, "accuracy vs latency"))
     return out

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from . import fmt
-from ..records import EMULATED, HARDWARE, MIXED, DeviceRecord, RunEvent, ScenarioResult, counter_unit
+from ..records import EMULATED, FVP_CYCLES, HARDWARE, MIXED, DeviceRecord, RunEvent, ScenarioResult, counter_unit
 from .metrics import EST_RULE
 from .rundir import RunInfo
 
@@ -34,6 +34,9 @@ def latency_cell(row: pd.Series, stat: str = "median", unit_in_cell: bool = Fals
     if unit == "instructions":
         v = row.get(f"latency_{stat}_instructions")
         return fmt.DASH if fmt.missing(v) else fmt.num(v) + (" instructions" if unit_in_cell else "")
+    if unit == FVP_CYCLES:   # an Arm FVP's count: never µs
+        v = row.get(f"latency_{stat}_cycles")
+        return fmt.DASH if fmt.missing(v) else fmt.num(v) + (" FVP cycles" if unit_in_cell else "")
     return fmt.DASH
 
 
@@ -43,6 +46,8 @@ def latency_header(units: set[str], stat: str = "median") -> tuple[str, bool]:
         return f"latency {stat} (instructions)", False
     if units == {"cycles"}:
         return f"latency {stat} (cycles, µs)", False
+    if units == {FVP_CYCLES}:
+        return f"latency {stat} (FVP cycles)", False
     return f"latency {stat}", True
 
 
@@ -65,9 +70,13 @@ def latency_note(summary: pd.DataFrame) -> str:
     if units == {"cycles"}:
         return ("Latency: core **cycles** from the DWT cycle counter around the inference alone, and microseconds "
                 "at the clock the device reported.")
+    if units == {FVP_CYCLES}:
+        return (f"Latency: **FVP cycles** (`{FVP_CYCLES}`), the simulated clock of Arm's FVP around the inference "
+                "alone: Fast Models run about one instruction per cycle, in quanta, so this is neither a real core's "
+                "cycles nor time.")
     if units:
-        return ("Latency: cycles on real boards, **instructions** (QEMU `-icount`, not time) under emulation; "
-                "each cell names its unit.")
+        return ("Latency: cycles on real boards, **instructions** (QEMU `-icount`, not time) under emulation, "
+                "FVP cycles (Arm FVP, not cycle-accurate, not time); each cell names its unit.")
     return "Latency: no samples recorded yet."
 
 
@@ -160,8 +169,12 @@ def fault_lines(summary: pd.DataFrame, events: list[RunEvent]) -> list[str]:
     return out
 
 
+_UNIT_WORDS = {"instructions": "QEMU -icount instructions, not time",
+               FVP_CYCLES: "Arm FVP cycles, not cycle-accurate, not time"}
+
+
 def device_line(d: DeviceRecord) -> str:
-    unit = "QEMU -icount instructions, not time" if counter_unit(d.counter_kind) == "instructions" else "core cycles"
+    unit = _UNIT_WORDS.get(counter_unit(d.counter_kind), "core cycles")
     return (f"firmware {d.fw_version}, protocol {d.protocol_version}, {d.core} at {d.clock_hz:,} Hz, counter "
             f"{d.counter_kind} ({unit}); image flash {d.image_flash:,} B, static RAM {d.image_ram:,} B; "
             f"on {d.physical_board}")

@@ -2,7 +2,8 @@
 
 Accuracy figures are fractions in [0, 1]; latency figures are in the
 device counter's own unit (cycles on hardware, instructions under QEMU
--icount) unless a column name says otherwise. Warm-up inferences are left
+-icount, FVP cycles on an Arm FVP, in the cycles columns) unless a column
+name says otherwise; counter_unit names it. Warm-up inferences are left
 out of every figure (MLPerf Tiny does the same). Percentiles use numpy's
 default definition (linear interpolation between the two closest ranks,
 "type 7" in Hyndman and Fan).
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import records as rec
-from ..records import DeviceRecord, Environment, ModelRecord, RecordError, RunEvent, SampleRow, counter_unit
+from ..records import FVP_CYCLES, DeviceRecord, Environment, ModelRecord, RecordError, RunEvent, SampleRow, counter_unit
 from ..stats import mcnemar_exact, wilson_interval
 from .errors import ReportError
 from .rundir import SAMPLES, load_environment, load_models, run_path
@@ -212,7 +213,7 @@ def _counter(record: ModelRecord | None, device: DeviceRecord | None) -> dict[st
         return {"counter_kind": c.kind, "counter_unit": c.unit, "emulated": c.emulated, "clock_hz": c.clock_hz}
     if device is not None:
         unit = counter_unit(device.counter_kind)
-        return {"counter_kind": device.counter_kind, "counter_unit": unit, "emulated": unit == "instructions",
+        return {"counter_kind": device.counter_kind, "counter_unit": unit, "emulated": unit != "cycles",
                 "clock_hz": device.clock_hz}
     return {"counter_kind": None, "counter_unit": None, "emulated": None, "clock_hz": None}
 
@@ -222,7 +223,8 @@ def _latency_columns(counter: dict[str, Any], board: str | None, values) -> dict
     lat = latency_stats(values)
     row: dict[str, Any] = {}
     for stat in ("median", "p90", "max"):
-        row[f"latency_{stat}_cycles"] = lat[stat] if unit == "cycles" else float("nan")
+        # An FVP's cycles sit in the cycles columns; counter_unit (fvp-cycles) says they are no core's.
+        row[f"latency_{stat}_cycles"] = lat[stat] if unit in ("cycles", FVP_CYCLES) else float("nan")
         row[f"latency_{stat}_us"] = (lat[stat] / clock * 1e6 if unit == "cycles" and clock and not emulated
                                      else float("nan"))
         row[f"latency_{stat}_instructions"] = lat[stat] if unit == "instructions" else float("nan")
