@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 # gcc builds the runtime for host tests; chromium renders the html report in a test; clang and its
 # runtime (libFuzzer, sanitizers) fuzz the firmware's protocol code in a test; ser2net serves serial
-# ports for labgrid's exporter in tests/lab.
+# ports for labgrid's exporter in tests/targets/labgrid.
 DEB_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build espeak-ng gcc chromium \
                 clang libclang-rt-14-dev ser2net
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

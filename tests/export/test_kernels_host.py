@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harness.export import quantize as qz
 from harness.export import reference as ref
-from harness.export.hostrt import build_kernel_library
+from harness.export.host_runtime import build_kernel_library
 
 P = ctypes.c_void_p
 

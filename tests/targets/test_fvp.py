@@ -9,7 +9,7 @@ Arm's FVPs cannot be installed here (no package registry has them). So:
 - the process lifecycle (start, the announced port, the connection, the boot
   byte, and stop on every path: failure, timeout, Ctrl-C, SIGTERM ignored, a
   wrapper's children, interpreter exit, this process dying) is tested against
-  tests/fvp_standin.py, a stand-in executable that behaves like an FVP's
+  tests/targets/fvp_standin.py, a stand-in executable that behaves like an FVP's
   process and nothing more. It is a stand-in only because the FVP cannot be
   had here; it says nothing about an FVP's counts. One of its modes runs the
   image on QEMU mps3-an547 behind an FVP-style port, so the whole device path

@@ -57,7 +57,7 @@ def test_smoke_and_model_scenarios_through_the_coordinator(lab, free_place, har_
     """`pytest scenarios/ --board=nucleo-f446re` with the place from $LG_PLACE and $LG_COORDINATOR, as a
     labgrid user's shell has them; the hardware map (from $HARNESS_HARDWARE_MAP) names the drive.
 
-    As on the simulated board at the USB boundary (tests/test_simboard.py), one smoke check fails by
+    As on the simulated board at the USB boundary (tests/targets/test_simboard.py), one smoke check fails by
     design: the real-board branch expects the DWT cycle counter, and the simulated board's MCU is QEMU's."""
     report = tmp_path / "report"
     r = lab.pytest("scenarios", "--board=nucleo-f446re", "--models", str(har_model), "--limit", "20",

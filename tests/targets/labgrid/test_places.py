@@ -6,12 +6,13 @@ import textwrap
 
 import pytest
 
+from harness.paths import REPO_ROOT
 from harness.boards import HardwareMapError, get_board
 from harness.boards.hwmap import map_text, parse_map, parse_places, provider_for, read_places
 from harness.boards.places import DEFAULT_COORDINATOR, PlaceRef, coordinator_address
 from harness.device import NoHardwareAttached, plan_device
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 
 MAP = textwrap.dedent("""\
     boards:

@@ -20,9 +20,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from harness.paths import REPO_ROOT
+
 cobs = pytest.importorskip("cobs.cobs", reason="the `cobs` package (test extra) is the reference COBS")
 
-PROTO_DIR = Path(__file__).resolve().parents[1] / "device_fw" / "proto"
+PROTO_DIR = REPO_ROOT / "device_fw" / "proto"
 COBS_ERROR = ctypes.c_size_t(-1).value
 HEADER = struct.Struct("<BBHIH")
 MAX_PAYLOAD = 2048

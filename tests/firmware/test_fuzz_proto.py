@@ -1,5 +1,5 @@
 """The firmware's frame parser and dispatcher under libFuzzer, with AddressSanitizer and
-UndefinedBehaviorSanitizer, for a bounded time (tests/fuzz/fuzz_proto.c says what it checks).
+UndefinedBehaviorSanitizer, for a bounded time (tests/firmware/fuzz/fuzz_proto.c says what it checks).
 
 Built with the host's clang (installed by `make setup`); the corpus starts from valid frames of every
 request type, so the fuzzer begins inside the protocol rather than at random bytes.

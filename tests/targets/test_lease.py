@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.paths import REPO_ROOT
 from harness.boards import AttachedBoard
 from harness.targets.hardware import BoardBusy, lease_board
 from harness.targets.hardware.lease import held_here, holder
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 A = AttachedBoard("nucleo-f446re", "066BFF-A", "/dev/ttyACM0")
 B = AttachedBoard("nucleo-f446re", "066BFF-B", "/dev/ttyACM1")
 

@@ -1,6 +1,6 @@
 """Every catalog board builds with the cross compiler and its image fits the catalog's memory.
 
-Most boards have an emulated twin and also boot in tests/test_boot.py; the
+Most boards have an emulated twin and also boot in tests/firmware/test_boot.py; the
 real boards without one (NUCLEO-L4R5ZI, DISCO-L475VG-IOT01A, NUCLEO-H743ZI2,
 FRDM-K64F) are checked here only, from the ELF and the .bin: they fit, their
 vector tables and reset paths are sound, and the Kinetis flash configuration

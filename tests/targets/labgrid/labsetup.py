@@ -30,10 +30,11 @@ import sys
 import time
 from pathlib import Path
 
+from harness.paths import REPO_ROOT
 from harness.targets.qemu import die_with_parent
 from procs import default_signals
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SERIAL = "066BFF555150836687109901"
 SERIAL_2 = "066BFF555150836687109902"
 EXPORTER = "bench-sim"

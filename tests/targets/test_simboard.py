@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.paths import REPO_ROOT
 from harness import firmware
 from harness.boards import HardwareMapProvider, get_board
 from harness.device import leased, open_device, plan_device
 from harness.targets.hardware import FlashError, FlashVerifyError, HardwareTarget, lease_board
 from simboard import SimBoard, SimUsb, write_sim_map
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 BOARD = get_board("nucleo-f446re")
 SERIAL_1 = "066BFF555150836687103301"
 SERIAL_2 = "066BFF555150836687103302"
