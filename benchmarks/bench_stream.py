@@ -34,7 +34,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Run(plan_device(get_board(args.board)), [args.model], dtype=args.dtype, limit=args.limit,
                                                   run_dir=Path(tmp) / "run", depth=args.depth, progress=False,
                                                   log=lambda *_: None) as run:
-        from harness.evaluate.runner import prepare
+        from harness.evaluate import prepare
         prepared = prepare(args.model, args.dtype, limit=args.limit)       # export and data, cached
         from harness import firmware
         firmware.build(run.board, model=prepared.exported)                 # image, cached

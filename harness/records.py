@@ -62,53 +62,61 @@ class _Mismatch(Exception):
         self.key, self.message = key, message
 
 
+_NO = object()   # "this value does not fit the type"
+
+
+def _scalar(tp, value):
+    """A JSON scalar as bool, int, float or str; _NO when it is not one (an integral float is an int)."""
+    if tp is bool:
+        return value if isinstance(value, bool) else _NO
+    if isinstance(value, bool):
+        return _NO
+    if tp is int:
+        if isinstance(value, int):
+            return value
+        return int(value) if isinstance(value, float) and value.is_integer() else _NO
+    if tp is float:
+        return float(value) if isinstance(value, (int, float)) else _NO
+    return value if isinstance(value, str) else _NO
+
+
+def _union(tp, value, key: str):
+    args = typing.get_args(tp)
+    if value is None and type(None) in args:
+        return None
+    for a in args:
+        if a is type(None):
+            continue
+        try:
+            return _structure(a, value, key)
+        except _Mismatch as exc:
+            if exc.key != key:   # the value had the right shape; a field inside it is wrong
+                raise
+    raise _Mismatch(key, f"{value!r}, expected {_word(tp)}")
+
+
 def _structure(tp, value, key: str):
     """`value` (from JSON) as type `tp`; _Mismatch names the dotted `key` that does not fit."""
     if tp is Any:
         return value
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
+        return _union(tp, value, key)
+    if tp in (bool, int, float, str):
+        got = _scalar(tp, value)
+    elif origin is list and isinstance(value, list):
+        (item,) = typing.get_args(tp)
+        got = [_structure(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    elif (origin is dict or tp is dict) and isinstance(value, dict):
         args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _structure(a, value, key)
-            except _Mismatch as exc:
-                if exc.key != key:   # the value had the right shape; a field inside it is wrong
-                    raise
+        got = {str(k): _structure(args[1] if args else Any, v, f"{key}.{k}") for k, v in value.items()}
+    elif attrs.has(tp) and isinstance(value, dict):
+        got = _from_dict(tp, value, key)
+    else:
+        got = _NO
+    if got is _NO:
         raise _Mismatch(key, f"{value!r}, expected {_word(tp)}")
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    elif origin is list:
-        if isinstance(value, list):
-            (item,) = typing.get_args(tp)
-            return [_structure(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
-    elif origin is dict or tp is dict:
-        if isinstance(value, dict):
-            args = typing.get_args(tp)
-            item = args[1] if args else Any
-            return {str(k): _structure(item, v, f"{key}.{k}") for k, v in value.items()}
-    elif attrs.has(tp):
-        if isinstance(value, dict):
-            return _from_dict(tp, value, key)
-    else:   # pragma: no cover - a field type this module does not know
-        raise TypeError(f"records cannot read a field of type {tp!r}")
-    raise _Mismatch(key, f"{value!r}, expected {_word(tp)}")
+    return got
 
 
 @functools.cache

@@ -2,7 +2,9 @@
 
 from .folder import RunError, RunFolder
 from .journal import Journal, read_journal
-from .runner import ModelOutcome, Prepared, Run, find_model_dirs, prepare, run, stream_model
+from .prepare import Prepared, find_model_dirs, prepare
+from .runner import ModelOutcome, Run, run
+from .stream import stream_model
 
 __all__ = ["Journal", "ModelOutcome", "Prepared", "Run", "RunError", "RunFolder", "find_model_dirs", "prepare",
            "read_journal", "run", "stream_model"]

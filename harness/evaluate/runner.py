@@ -6,245 +6,40 @@ A run directory holds run.json (the settings, for --resume), samples.jsonl
 (one line per sample as it arrives), models.json (per model: card figures,
 image sizes, stack, counter), environment.json, and the reports written
 from them (harness/report). The files and their records: harness/records.py.
+Preparing a model is evaluate/prepare.py, streaming it evaluate/stream.py;
+this module runs them, brings a device that went down back, and spreads the
+models over parallel jobs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import attrs
 import numpy as np
-
 import serial
 
-from ..device import Device, Plan, leased, open_device
+from ..device import Plan, leased, open_device
 from ..link import DeviceError, LinkError
 from ..link.client import DEFAULT_RETRIES
+from ..paths import reports_root
+from ..records import HARDWARE, ModelRecord, RunEvent, RunSettings, SampleRow
 from ..targets import QemuError
 from ..targets.hardware import HardwareError
-from ..model_card import is_model_dir
-from ..paths import reports_root
-from ..records import (HARDWARE, BoardRecord, CardFigures, CounterRecord, ImageRecord, ModelRecord, RunEvent, RunSettings,
-                       SampleRow, TestSetRecord)
 from .folder import RunError, RunFolder, now
-from .journal import Journal, read_journal
+from .journal import read_journal
+from .prepare import Prepared, find_model_dirs, prepare
+from .stream import Stopped, _Progress, model_record, reply_timeout, stream_model
 
 PIPELINE_DEPTH = 2
 
 
-def find_model_dirs(paths: list[Path]) -> list[Path]:
-    """Model directories named directly, or found one level down (a zoo)."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if is_model_dir(p):
-            found.append(p)
-        elif p.is_dir():
-            subs = sorted(d for d in p.iterdir() if is_model_dir(d))
-            if not subs:
-                raise RunError(f"{p} holds no model (no model.json in it or in its subfolders); "
-                               "train one with `python -m harness train` or `zoo`")
-            found += subs
-        else:
-            raise RunError(f"{p} does not exist; pass model directories or a zoo folder")
-    names = [d.name for d in found]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise RunError(f"two models are named {dup[0]!r}; model folder names must be unique in a run")
-    return found
-
-
-# --------------------------------------------------------------- preparing --
-
-@dataclass
-class Prepared:
-    """A model ready to stream: arrays by position in the evaluated subset; `indices` are the test-set
-    indices of those positions (what the journal records)."""
-
-    name: str
-    model_dir: Path
-    card: dict[str, Any]
-    exported: Any                # harness.export.Exported
-    x_device: np.ndarray         # (n, seq, features), int8 or float32
-    labels: np.ndarray
-    ref_logits: np.ndarray       # real-valued
-    ref_pred: np.ndarray
-    test_card: dict[str, Any]
-    indices: np.ndarray          # test-set index of each position
-    source: str                  # the data source evaluated on
-
-    def __post_init__(self):
-        self.position = {int(i): k for k, i in enumerate(self.indices)}
-
-
-def prepare(model_dir: Path, dtype: str, *, limit: int | None, data: str | None = None, splits=None) -> Prepared:
-    """The model's export (cached), its test inputs as the device takes them, and the host reference's outputs.
-
-    `data` evaluates on another source's test split (the export is the same: calibrated on the model's
-    own training data); its classes must be the model's. `limit` takes a class-stratified subset."""
-    from ..data.splits import load_splits, stratified_subset
-    from ..export import cached_export
-    from ..export.reference import logits_as_float, predict
-    from ..model_card import data_source, model_input, read_card
-    model_dir = Path(model_dir)
-    card = read_card(model_dir)
-    own = data_source(card)
-    source = own if data is None else str(data)
-    if splits is None:
-        splits = load_splits(card["task"], source)
-    test = splits[2]
-    if list(test.classes) != list(card["classes"]):
-        raise RunError(f"{source} ({test.name}) has the classes {list(test.classes)}, but {model_dir} was trained "
-                       f"on {list(card['classes'])}; evaluate a model on data of its own classes")
-    exported = cached_export(model_dir, dtype, splits=splits if source == own else None)
-    indices = np.arange(len(test)) if limit is None else stratified_subset(test.y, limit, seed=0)
-    x_device = exported.device_input(model_input(card, test.x[indices]))
-    n = len(indices)
-    ref = np.concatenate([exported.reference(x_device[i:i + 256]) for i in range(0, n, 256)]) if n else np.zeros(0)
-    ref_f = logits_as_float(exported.structure, ref)
-    return Prepared(model_dir.name, model_dir, card, exported, x_device, np.asarray(test.y[indices]), ref_f,
-                    predict(ref_f), test.card(), indices, source)
-
-
-# ---------------------------------------------------------------- the run --
-
 def new_run_dir(board: str) -> Path:
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return reports_root() / f"{stamp}-{board}"
-
-
-def rodata_bytes(elf: Path) -> int:
-    """Bytes of read-only data objects in flash (the linker script keeps them in .text)."""
-    from elftools.elf.elffile import ELFFile
-    with open(elf, "rb") as fh:
-        f = ELFFile(fh)
-        text = f.get_section_by_name(".text")
-        lo, hi = text["sh_addr"], text["sh_addr"] + text["sh_size"]
-        symtab = f.get_section_by_name(".symtab")
-        return sum(s["st_size"] for s in symtab.iter_symbols()
-                   if s["st_info"]["type"] == "STT_OBJECT" and lo <= s["st_value"] < hi)
-
-
-def model_record(p: Prepared, device: Device, stack: Any, settings: RunSettings) -> ModelRecord:
-    img, board, hello = device.image, device.plan.board, device.hello
-    s = img.sections
-    rodata = rodata_bytes(img.elf)
-    size, t = p.card["size"], p.test_card
-    return ModelRecord(
-        model_dir=str(p.model_dir.resolve()), task=p.card["task"], method=p.card["method"], cell=p.card["cell"],
-        dtype=settings.dtype, model_hash=p.exported.model_hash, classes=list(p.card["classes"]),
-        card=CardFigures(size["params"], size["macs_per_sequence"], size["dense_params"],
-                         size["compression_vs_dense"], p.card["accuracy"]["test"]),
-        host_accuracy=p.exported.manifest.get("host_accuracy"),
-        image=ImageRecord(s.text - rodata, rodata, s.data, s.bss, s.flash, s.ram, img.model_bytes, str(img.elf)),
-        arena_bytes=p.exported.manifest["arena_bytes"], stack_peak=stack.stack_peak, stack_size=stack.stack_size,
-        board=BoardRecord(board.name, board.flash.size, board.ram.size, hello.clock_hz),
-        counter=CounterRecord.of(hello.counter_kind, hello.clock_hz),
-        test_set=TestSetRecord(t["name"], t["content_hash"], t["synthetic"], t["n"], p.source,
-                               None if settings.limit is None else [int(i) for i in p.indices]),
-        limit=settings.limit)
-
-
-def _progress(total: int, initial: int, name: str, enabled: bool, position: int | None = None):
-    from tqdm import tqdm
-    return tqdm(total=total, initial=initial, desc=name, unit="sample", disable=not enabled, dynamic_ncols=True,
-                leave=True, file=sys.stderr, position=position)
-
-
-@attrs.frozen
-class ReplyTimeout:
-    """Seconds to wait for one reply, from what the run knows: the bytes of the requests in flight at the
-    board's baud rate, and the count of the last inference at the clock the device reported, times a
-    generous factor, with a floor. A fixed value (--timeout) overrides the rule."""
-
-    wire_bytes: int                 # bytes on the line for one reply: the requests in flight and the reply
-    baud: int
-    clock_hz: int
-    fixed: float | None = None
-    floor: float = 2.0
-    factor: float = 4.0
-    first: float = 30.0             # before any count is known (the warm-up)
-
-    def seconds(self, last_count: int | None) -> float:
-        if self.fixed is not None:
-            return self.fixed
-        if not last_count or not self.clock_hz:
-            return max(self.first, self.floor)
-        line = self.wire_bytes * 10 / self.baud
-        return max(self.floor, self.factor * (line + last_count / self.clock_hz))
-
-
-def reply_timeout(device: Device, p: Prepared, settings: RunSettings, fixed: float | None) -> ReplyTimeout:
-    m = p.exported.manifest
-    wire = settings.depth * (m["input"]["bytes"] + 16) + m["output"]["bytes"] + 24
-    return ReplyTimeout(wire, device.plan.board.serial.baud, device.hello.clock_hz, fixed)
-
-
-class Stopped(Exception):
-    """Another job of the run stopped it (an interrupt, or a job that gave up): this one stops too."""
-
-
-@attrs.define
-class _Progress:
-    """Where streaming got to: the sample in flight when the device went down; and whether to stop."""
-
-    in_flight: int | None = None
-    stop: threading.Event | None = None
-
-
-def stream_model(device: Device, p: Prepared, journal: Journal, done: set[int], settings: RunSettings,
-                 *, progress: bool = True, timeout: ReplyTimeout | None = None, at: _Progress | None = None,
-                 position: int | None = None) -> int:
-    """Send every sample not yet in `done`, record each result as it arrives; returns how many were sent.
-    The link's reply timeout follows `timeout` sample by sample."""
-    link = device.link
-    hw = device.physical_board
-    at = at if at is not None else _Progress()
-
-    def row(k: int, r, warmup: bool) -> SampleRow:
-        """The row of the sample at position k (the warm-up repeats position 0, recorded as index -1)."""
-        got = p.exported.output_values(r.output)
-        return SampleRow(p.name, p.exported.model_hash, settings.dtype, -1 if warmup else int(p.indices[k]),
-                         int(p.labels[k]), int(r.predicted), int(p.ref_pred[k]),
-                         float(np.abs(got - p.ref_logits[k]).max()) if got.size else None,
-                         int(r.counter_delta), warmup, hw, None, r.retries)
-
-    def follow(count: int | None) -> None:
-        if timeout is not None:
-            link.timeout = timeout.seconds(count)
-
-    # Warm-up, as MLPerf Tiny does: recorded, left out of latency and accuracy.
-    follow(None)
-    for _ in range(settings.warmup):
-        warm = row(0, link.infer(p.x_device[0].tobytes()), True)
-        journal.write(warm)
-        follow(warm.counter)
-    todo = [k for k, i in enumerate(p.indices) if int(i) not in done]   # positions still without a result
-    bar = _progress(len(p.x_device), len(p.x_device) - len(todo), p.name, progress, position)
-    try:
-        inputs = (p.x_device[k].tobytes() for k in todo)
-        last_host = link.host_seconds
-        at.in_flight = int(p.indices[todo[0]]) if todo else None
-        for j, (k, result) in enumerate(zip(todo, link.infer_stream(inputs, depth=settings.depth))):
-            t0 = time.perf_counter()
-            r = row(k, result, False)
-            host = link.host_seconds - last_host + (time.perf_counter() - t0)
-            journal.write(attrs.evolve(r, host_ms=round(1e3 * host, 4)))
-            at.in_flight = int(p.indices[todo[j + 1]]) if j + 1 < len(todo) else None
-            follow(r.counter)
-            if at.stop is not None and at.stop.is_set():
-                raise Stopped()
-            last_host = link.host_seconds
-            bar.update(1)
-    finally:
-        bar.close()
-    return len(todo)
 
 
 @dataclass

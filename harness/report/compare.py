@@ -151,17 +151,9 @@ METRICS = [
 ]
 
 
-def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds, sig: dict[str, Any] | None = None
-                   ) -> tuple[dict[str, Any], list[str], list[str]]:
-    """One model's row, its regressions, and notes (what changed but does not fail)."""
-    row: dict[str, Any] = {"model": name, "dtype": n.get("dtype"), "model_hash_base": b.get("model_hash"),
-                           "model_hash_new": n.get("model_hash"), "n_base": b.get("n"), "n_new": n.get("n"),
-                           "accuracy_paired": sig["n_common"] if sig else None,
-                           "accuracy_p_value": sig["p_value"] if sig else float("nan"),
-                           "accuracy_significant": sig["significant"] if sig else None}
-    regress: list[str] = []
-    notes: list[str] = []
-    failing: list[str] = []
+def _notes(b: pd.Series, n: pd.Series) -> list[str]:
+    """What changed between the runs and makes the comparison less than like for like, without failing it."""
+    notes = []
     if not _same(b.get("model_hash"), n.get("model_hash")):
         notes.append(f"model changed: hash {fmt.short_hash(b.get('model_hash'))} -> {fmt.short_hash(n.get('model_hash'))}")
     if not fmt.missing(b.get("test_set_hash")) and not fmt.missing(n.get("test_set_hash")) \
@@ -174,36 +166,56 @@ def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds, sig: di
         notes.append(f"NEW holds {fmt.num(stale)} samples of another model hash (ignored)")
     if not fmt.missing(n.get("complete")) and not bool(n.get("complete")):
         notes.append(f"NEW is incomplete ({fmt.num(n.get('n'))} of {fmt.num(n.get('n_expected'))} samples)")
+    return notes
+
+
+def _metric(name: str, key: str, label: str, col: str | None, kind: str, limit: float, b: pd.Series, n: pd.Series,
+            row: dict[str, Any], notes: list[str]) -> str | None:
+    """Fill one metric's base, new and change into `row`; the regression it makes, if any."""
+    if key == "latency":
+        bv, bu = _latency(b)
+        nv, nu = _latency(n)
+        row["latency_unit"] = nu or bu or None
+        if bu and nu and bu != nu:
+            notes.append(f"latency not compared: BASE counted {bu}, NEW {nu}")
+            bv = nv = float("nan")
+    else:
+        bv, nv = _f(b.get(col)), _f(n.get(col))
+    row[f"{key}_base"], row[f"{key}_new"] = bv, nv
+    if kind == "drop_pp":
+        delta = nv - bv
+        row[f"{key}_change_pp"] = 100 * delta
+        applies = key != "agreement" or str(n.get("dtype")) == "int8"
+        if applies and math.isfinite(delta) and -100 * delta > limit + 1e-9:
+            rule = "int8: any drop fails" if key == "agreement" and limit == 0 else f"limit -{limit:g} pp"
+            return f"{name}: {label} {fmt.pct(bv, 2)} -> {fmt.pct(nv, 2)} ({fmt.pp(delta)}, {rule})"
+        return None
+    g = fmt.growth(bv, nv)
+    row[f"{key}_change_pct"] = 100 * g
+    if math.isfinite(bv) and math.isfinite(nv) and 100 * g > limit + 1e-9:
+        unit = f" {row['latency_unit']}" if key == "latency" else " B"
+        return f"{name}: {label} {fmt.num(bv)} -> {fmt.num(nv)}{unit} ({fmt.signed_pct(g)}, limit +{limit:g} %)"
+    return None
+
+
+def _compare_model(name: str, b: pd.Series, n: pd.Series, t: Thresholds, sig: dict[str, Any] | None = None
+                   ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """One model's row, its regressions, and notes (what changed but does not fail)."""
+    row: dict[str, Any] = {"model": name, "dtype": n.get("dtype"), "model_hash_base": b.get("model_hash"),
+                           "model_hash_new": n.get("model_hash"), "n_base": b.get("n"), "n_new": n.get("n"),
+                           "accuracy_paired": sig["n_common"] if sig else None,
+                           "accuracy_p_value": sig["p_value"] if sig else float("nan"),
+                           "accuracy_significant": sig["significant"] if sig else None}
+    notes = _notes(b, n)
+    regress: list[str] = []
     if _f(n.get("n")) == 0 and _f(b.get("n")) > 0:
         regress.append(f"{name}: no evaluated samples in NEW (BASE had {fmt.num(b.get('n'))})")
+    failing = []
     for key, label, col, kind, attr in METRICS:
-        limit = getattr(t, attr)
-        if key == "latency":
-            bv, bu = _latency(b)
-            nv, nu = _latency(n)
-            row["latency_unit"] = nu or bu or None
-            if bu and nu and bu != nu:
-                notes.append(f"latency not compared: BASE counted {bu}, NEW {nu}")
-                bv = nv = float("nan")
-        else:
-            bv, nv = _f(b.get(col)), _f(n.get(col))
-        row[f"{key}_base"], row[f"{key}_new"] = bv, nv
-        if kind == "drop_pp":
-            delta = nv - bv
-            row[f"{key}_change_pp"] = 100 * delta
-            applies = key != "agreement" or str(n.get("dtype")) == "int8"
-            if applies and math.isfinite(delta) and -100 * delta > limit + 1e-9:
-                failing.append(key)
-                rule = "int8: any drop fails" if key == "agreement" and limit == 0 else f"limit -{limit:g} pp"
-                regress.append(f"{name}: {label} {fmt.pct(bv, 2)} -> {fmt.pct(nv, 2)} ({fmt.pp(delta)}, {rule})")
-        else:
-            g = fmt.growth(bv, nv)
-            row[f"{key}_change_pct"] = 100 * g
-            if math.isfinite(bv) and math.isfinite(nv) and 100 * g > limit + 1e-9:
-                failing.append(key)
-                unit = f" {row['latency_unit']}" if key == "latency" else " B"
-                regress.append(f"{name}: {label} {fmt.num(bv)} -> {fmt.num(nv)}{unit} ({fmt.signed_pct(g)}, "
-                               f"limit +{limit:g} %)")
+        problem = _metric(name, key, label, col, kind, getattr(t, attr), b, n, row, notes)
+        if problem:
+            failing.append(key)
+            regress.append(problem)
     row["failed"] = ", ".join(failing)
     row["status"] = "regression" if regress else "ok"
     row["notes"] = "; ".join(notes)

@@ -187,6 +187,101 @@ def _latency_plots(s: pd.DataFrame) -> list[tuple[bytes | None, str]]:
     return out
 
 
+def _heading(info: RunInfo, summary: pd.DataFrame, events) -> list[str]:
+    meta = [["run", info.run_id], ["board", info.board], ["ran on", ran_on_line(info)],
+            ["commit", info.git_commit or "unknown"]]
+    meta += [["test set", t] for t in test_set_lines(summary)]
+    meta += [[k, v] for k, v in (("started", info.started), ("finished", info.finished)) if v]
+    p = [_table(None, meta, numeric_from=99, cls="meta")]
+    note = latency_note(summary).replace("**", "").replace("`", "")
+    p.append(f'<p class="note">{_e(note)}</p>')
+    for name, n, expected in incomplete(summary):
+        p.append(f'<p class="bad">Incomplete: {_e(name)} has {n:,} of {expected:,} samples '
+                 f'(run interrupted? resume it with --resume).</p>')
+    p += [f'<p class="bad">{_e(line.replace("**", ""))}</p>' for line in fault_lines(summary, list(events))]
+    return p
+
+
+def _cost_section(summary: pd.DataFrame) -> list[str]:
+    p = ["<h2>Accuracy against cost</h2><p>Pareto front per task (diamonds, dashed): no other model of the "
+         "task is at least as accurate and cheaper.</p><div class=\"grid\">",
+         f"<figure>{_img(plots.pareto_scatter(summary, 'flash_bytes', 'flash [bytes]', 'Accuracy vs flash'), 'accuracy vs flash')}"
+         "<figcaption>Device top-1 against the image's flash bytes.</figcaption></figure>"]
+    for png, alt in _latency_plots(summary):
+        p.append(f"<figure>{_img(png, alt)}<figcaption>Device top-1 against the median latency.</figcaption></figure>")
+    p.append("</div>")
+    return p
+
+
+def _figures_section(summary: pd.DataFrame) -> list[str]:
+    p = ["<h2>Accuracy and agreement with the host reference</h2>", _accuracy_table(summary),
+         "<h2>Latency</h2><p>The device's counter around the inference alone, warm-ups excluded; "
+         "p90 is numpy's linear-interpolation percentile.</p>", _latency_table(summary)]
+    if summary["est_rule"].notna().any():
+        p.append("".join(f'<p class="est">{_e(r)}.</p>' for r in sorted(set(summary["est_rule"].dropna()))))
+    p += ["<h2>Memory</h2><p>Bytes from the firmware ELF; in brackets the share of the board's flash "
+          "(text, rodata, data, flash, model) or RAM (bss, static RAM, arena, stack).</p>", _memory_table(summary),
+          "<h2>Model</h2>", _model_table(summary)]
+    return p
+
+
+def _per_class_section(summary: pd.DataFrame, per_class: pd.DataFrame) -> list[str]:
+    p = ["<h2>Accuracy per class</h2>"]
+    if per_class.empty:
+        return p + ["<p>No samples recorded yet.</p>"]
+    tasks = summary.set_index("model")["task"].to_dict() if len(summary) else {}
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for model, g in per_class.groupby("model", sort=False):
+        groups.setdefault(tuple(g["class_name"].astype(str)), []).append(str(model))
+    for models in groups.values():
+        sub = per_class[per_class["model"].isin(models)]
+        task = ", ".join(sorted({str(tasks.get(m)) for m in models if not fmt.missing(tasks.get(m))})) or "models"
+        p.append(f"<figure>{_img(plots.per_class_bars(sub, f'Device accuracy per class ({task})'), 'accuracy per class')}</figure>")
+    return p + [_per_class_table(per_class)]
+
+
+def _confusion_section(matrices: dict[str, tuple[Any, list[str]]]) -> list[str]:
+    p = ["<h2>Confusion matrices</h2><div class=\"grid\">"]
+    for model, (m, names) in matrices.items():
+        png = plots.confusion_heatmap(m, names, str(model))
+        p.append(f"<figure>{_img(png, f'confusion matrix of {model}')}<figcaption>{_e(model)}: rows true class, "
+                 f"columns the device's prediction.</figcaption></figure>")
+    return p + ["</div>"]
+
+
+def _differences_section(pairs: pd.DataFrame | None) -> list[str]:
+    if pairs is None or pairs.empty:
+        return []
+    rows = [[r["model_a"], r["model_b"], fmt.num(r["n_common"]), f"{100 * r['difference']:+.1f} pp",
+             fmt.num(r["only_a"]), fmt.num(r["only_b"]), f"{r['p_value']:.3g}",
+             ("better" if r["difference"] > 0 else "worse") if r["significant"] else "within noise"]
+            for _, r in pairs.iterrows()]
+    return ["<h2>Differences on the same samples</h2><p>Every pair of models of a task evaluated on the same "
+            "samples: the paired difference in device top-1, the samples only one of them gets right, and "
+            "McNemar's exact test; a difference is a claim only at p &le; 0.05.</p>",
+            _table(["model", "vs", "n", "difference", "only this right", "only that right", "McNemar p", "verdict"],
+                   rows, numeric_from=2)]
+
+
+def _records_sections(events, scenarios, environment: dict[str, Any], links: list[tuple[str, str]]) -> list[str]:
+    p = []
+    if events:
+        p += ["<h2>Events</h2><p>The device went down and was brought back, or a sample was given up "
+              "(events.jsonl).</p>",
+              _table(["time", "model", "kind", "sample", "board", "what happened"],
+                     [[e.at, e.model, e.kind, "" if e.index is None else e.index, e.physical_board, e.detail]
+                      for e in events], numeric_from=99)]
+    if scenarios:
+        p += ["<h2>Scenarios</h2>",
+              _table(["scenario", "phase", "outcome", "seconds", "physical board"],
+                     [[r.nodeid, r.phase, r.outcome, f"{r.seconds:.3f}", r.physical_board] for r in scenarios],
+                     numeric_from=99)]
+    env_rows = [[k, v] for k, v in flatten(environment)] or [["(no environment.json)", ""]]
+    p += ["<h2>Environment</h2>", _table(["key", "value"], env_rows, numeric_from=99, cls="meta"), "<h2>Files</h2><ul>"]
+    p += [f'<li><a href="{_e(href)}">{_e(label)}</a></li>' for href, label in links]
+    return p + ["</ul>"]
+
+
 def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
                 matrices: dict[str, tuple[Any, list[str]]], environment: dict[str, Any],
                 links: list[tuple[str, str]], scenarios=(), events=(), pairs: pd.DataFrame | None = None) -> str:
@@ -196,89 +291,10 @@ def render_html(info: RunInfo, summary: pd.DataFrame, per_class: pd.DataFrame,
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          '<link rel="icon" href="data:,">', f"<title>{_e(title)}</title>", f"<style>{CSS}</style></head><body>",
          f"<h1>{_e(title)}</h1>"]
-    meta = [["run", info.run_id], ["board", info.board], ["ran on", ran_on_line(info)],
-            ["commit", info.git_commit or "unknown"]]
-    meta += [["test set", t] for t in test_set_lines(summary)]
-    meta += [[k, v] for k, v in (("started", info.started), ("finished", info.finished)) if v]
-    p.append(_table(None, meta, numeric_from=99, cls="meta"))
-    note = latency_note(summary).replace("**", "").replace("`", "")
-    p.append(f'<p class="note">{_e(note)}</p>')
-    for name, n, expected in incomplete(summary):
-        p.append(f'<p class="bad">Incomplete: {_e(name)} has {n:,} of {expected:,} samples '
-                 f'(run interrupted? resume it with --resume).</p>')
-    for line in fault_lines(summary, list(events)):
-        p.append(f'<p class="bad">{_e(line.replace("**", ""))}</p>')
-
-    p.append("<h2>Summary</h2>")
-    p.append(_summary_table(summary))
-    p.append("<h2>Accuracy against cost</h2><p>Pareto front per task (diamonds, dashed): no other model of the "
-             "task is at least as accurate and cheaper.</p><div class=\"grid\">")
-    p.append(f"<figure>{_img(plots.pareto_scatter(summary, 'flash_bytes', 'flash [bytes]', 'Accuracy vs flash'), 'accuracy vs flash')}"
-             "<figcaption>Device top-1 against the image's flash bytes.</figcaption></figure>")
-    for png, alt in _latency_plots(summary):
-        p.append(f"<figure>{_img(png, alt)}<figcaption>Device top-1 against the median latency.</figcaption></figure>")
-    p.append("</div>")
-
-    p.append("<h2>Accuracy and agreement with the host reference</h2>")
-    p.append(_accuracy_table(summary))
-    p.append("<h2>Latency</h2><p>The device's counter around the inference alone, warm-ups excluded; "
-             "p90 is numpy's linear-interpolation percentile.</p>")
-    p.append(_latency_table(summary))
-    if summary["est_rule"].notna().any():
-        rules = sorted(set(summary["est_rule"].dropna()))
-        p.append("".join(f'<p class="est">{_e(r)}.</p>' for r in rules))
-    p.append("<h2>Memory</h2><p>Bytes from the firmware ELF; in brackets the share of the board's flash "
-             "(text, rodata, data, flash, model) or RAM (bss, static RAM, arena, stack).</p>")
-    p.append(_memory_table(summary))
-    p.append("<h2>Model</h2>")
-    p.append(_model_table(summary))
-
-    p.append("<h2>Accuracy per class</h2>")
-    if not per_class.empty:
-        tasks = summary.set_index("model")["task"].to_dict() if len(summary) else {}
-        groups: dict[tuple[str, ...], list[str]] = {}
-        for model, g in per_class.groupby("model", sort=False):
-            groups.setdefault(tuple(g["class_name"].astype(str)), []).append(str(model))
-        for classes, models in groups.items():
-            sub = per_class[per_class["model"].isin(models)]
-            task = ", ".join(sorted({str(tasks.get(m)) for m in models if not fmt.missing(tasks.get(m))})) or "models"
-            p.append(f"<figure>{_img(plots.per_class_bars(sub, f'Device accuracy per class ({task})'), 'accuracy per class')}</figure>")
-        p.append(_per_class_table(per_class))
-    else:
-        p.append("<p>No samples recorded yet.</p>")
-
-    p.append("<h2>Confusion matrices</h2><div class=\"grid\">")
-    for model, (m, names) in matrices.items():
-        png = plots.confusion_heatmap(m, names, str(model))
-        p.append(f"<figure>{_img(png, f'confusion matrix of {model}')}<figcaption>{_e(model)}: rows true class, "
-                 f"columns the device's prediction.</figcaption></figure>")
-    p.append("</div>")
-
-    if pairs is not None and not pairs.empty:
-        p.append("<h2>Differences on the same samples</h2><p>Every pair of models of a task evaluated on the same "
-                 "samples: the paired difference in device top-1, the samples only one of them gets right, and "
-                 "McNemar's exact test; a difference is a claim only at p &le; 0.05.</p>")
-        p.append(_table(["model", "vs", "n", "difference", "only this right", "only that right", "McNemar p", "verdict"],
-                        [[r["model_a"], r["model_b"], fmt.num(r["n_common"]), f"{100 * r['difference']:+.1f} pp",
-                          fmt.num(r["only_a"]), fmt.num(r["only_b"]), f"{r['p_value']:.3g}",
-                          ("better" if r["difference"] > 0 else "worse") if r["significant"] else "within noise"]
-                         for _, r in pairs.iterrows()], numeric_from=2))
-    if events:
-        p.append("<h2>Events</h2><p>The device went down and was brought back, or a sample was given up "
-                 "(events.jsonl).</p>")
-        p.append(_table(["time", "model", "kind", "sample", "board", "what happened"],
-                        [[e.at, e.model, e.kind, "" if e.index is None else e.index, e.physical_board, e.detail]
-                         for e in events], numeric_from=99))
-    if scenarios:
-        p.append("<h2>Scenarios</h2>")
-        p.append(_table(["scenario", "phase", "outcome", "seconds", "physical board"],
-                        [[r.nodeid, r.phase, r.outcome, f"{r.seconds:.3f}", r.physical_board] for r in scenarios],
-                        numeric_from=99))
-    p.append("<h2>Environment</h2>")
-    env_rows = [[k, v] for k, v in flatten(environment)] or [["(no environment.json)", ""]]
-    p.append(_table(["key", "value"], env_rows, numeric_from=99, cls="meta"))
-    p.append("<h2>Files</h2><ul>")
-    for href, label in links:
-        p.append(f'<li><a href="{_e(href)}">{_e(label)}</a></li>')
-    p.append("</ul></body></html>")
+    p += _heading(info, summary, events)
+    p += ["<h2>Summary</h2>", _summary_table(summary)]
+    p += _cost_section(summary) + _figures_section(summary) + _per_class_section(summary, per_class)
+    p += _confusion_section(matrices) + _differences_section(pairs)
+    p += _records_sections(events, scenarios, environment, links)
+    p.append("</body></html>")
     return "\n".join(p) + "\n"

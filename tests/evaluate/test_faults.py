@@ -48,7 +48,7 @@ def _check_against(clean, run_dir, *, complete=True):
         assert r.error is None, (i, r.error)
         assert {k: getattr(r, k) for k in SAME} == {k: getattr(clean[i], k) for k in SAME}, i
     if complete:
-        assert sorted(got) == list(range(LIMIT))
+        assert sorted(got) == sorted(clean)
     return rows
 
 
@@ -58,7 +58,7 @@ def clean(har_model, tmp_path_factory):
     r = _run(har_model, out)
     assert r.returncode == 0, r.stderr
     table = _table(out)
-    assert sorted(table) == list(range(LIMIT))
+    assert len(table) == LIMIT
     return table
 
 

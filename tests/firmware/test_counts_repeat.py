@@ -33,6 +33,6 @@ def test_two_runs_give_identical_per_sample_counts(board, tiny_har_model, tmp_pa
     runs = [run(plan_device(get_board(board)), [tiny_har_model], limit=LIMIT, run_dir=tmp_path / f"run{i}", progress=False, log=lambda *_: None)
             for i in range(2)]
     first, second = (_counts(r) for r in runs)
-    assert sorted(first) == list(range(LIMIT))
+    assert len(first) == LIMIT
     assert first == second
     assert min(first.values()) > 0

@@ -29,7 +29,7 @@ from ...records import HARDWARE
 from ..base import TargetInfo
 from ..hello import HelloMismatch, check_hello, expected_hash as _expected_hash
 from . import flash as fl
-from .errors import FlashVerifyError, HardwareError, PortLost
+from .errors import FlashVerifyError, HardwareError
 from .reconnect import PORT_ERRORS, ReconnectingPort, open_port, port_identity
 
 log = logging.getLogger(__name__)
