@@ -87,6 +87,24 @@ MAX_RECOVERIES = 5          # per model: restarts of the emulator, resets or ref
 SAMPLE_FAILURES = 2         # a sample in flight when the device went down this often is given up
 
 
+def _check_options(*, dtype: str, limit: int | None, depth: int, timeout: float | None, retries: int,
+                   max_recoveries: int, jobs: int) -> None:
+    """Each option a run takes, refused in one line when out of range."""
+    from ..names import DTYPES
+    problems = [
+        (depth < 1, f"--depth must be at least 1, got {depth}"),
+        (dtype not in DTYPES, f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}"),
+        (limit is not None and limit < 1, f"--limit must be a positive number of samples, got {limit}"),
+        (timeout is not None and not timeout > 0, f"--timeout must be a positive number of seconds, got {timeout}"),
+        (jobs < 1, f"--jobs must be at least 1, got {jobs}"),
+        (retries < 0 or max_recoveries < 0,
+         f"--retries and --max-recoveries must be 0 or more, got {retries} and {max_recoveries}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise RunError(message)
+
+
 class Run:
     """One run directory on one planned board: evaluate models into it, one after another.
 
@@ -102,19 +120,8 @@ class Run:
                  max_recoveries: int = MAX_RECOVERIES, jobs: int = 1, data: str | None = None,
                  folder: RunFolder | None = None, log=print):
         from ..model_card import read_card
-        from ..names import DTYPES
-        if depth < 1:
-            raise RunError(f"--depth must be at least 1, got {depth}")
-        if dtype not in DTYPES:
-            raise RunError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
-        if limit is not None and limit < 1:
-            raise RunError(f"--limit must be a positive number of samples, got {limit}")
-        if timeout is not None and not timeout > 0:
-            raise RunError(f"--timeout must be a positive number of seconds, got {timeout}")
-        if jobs < 1:
-            raise RunError(f"--jobs must be at least 1, got {jobs}")
-        if retries < 0 or max_recoveries < 0:
-            raise RunError(f"--retries and --max-recoveries must be 0 or more, got {retries} and {max_recoveries}")
+        _check_options(dtype=dtype, limit=limit, depth=depth, timeout=timeout, retries=retries,
+                       max_recoveries=max_recoveries, jobs=jobs)
         if resume and run_dir is None and folder is None:
             raise RunError("--resume needs --report-dir: the run directory to continue")
         self.plan = plan
@@ -123,6 +130,11 @@ class Run:
         self.model_dirs = find_model_dirs(model_dirs)
         for d in self.model_dirs:   # a bad card is refused before the run folder is touched
             read_card(d)
+        self.jobs = min(jobs, len(self.model_dirs))
+        pool = len(plan.places or plan.candidates)
+        if self.jobs > 1 and plan.where == HARDWARE and pool < self.jobs:
+            raise RunError(f"--jobs {self.jobs}: only {pool} {self.board.name} board(s) or place(s) to run on; "
+                           f"each job needs its own: use --jobs {pool}")
         self.settings = RunSettings(self.board.name, dtype, limit, [str(d.resolve()) for d in self.model_dirs],
                                     warmup, depth, None if data is None else str(data))
         self._own_folder = folder is None
@@ -135,11 +147,6 @@ class Run:
         self.dir = self.folder.path
         self.progress, self.log = progress, log
         self.timeout, self.retries, self.max_recoveries = timeout, retries, max_recoveries
-        self.jobs = min(jobs, len(self.model_dirs))
-        if self.jobs > 1 and plan.where == HARDWARE and len(plan.places or plan.candidates) < self.jobs:
-            pool = len(plan.places or plan.candidates)
-            raise RunError(f"--jobs {self.jobs}: only {pool} {self.board.name} board(s) or place(s) to run on; "
-                           f"each job needs its own: use --jobs {pool}")
         self._stack = contextlib.ExitStack()
 
     @property
