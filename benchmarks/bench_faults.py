@@ -105,6 +105,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        run(args.model, tmp / "warm", 2)   # the export and the firmware image, built once before any timing
         code, clean_s, _ = run(args.model, tmp / "clean", args.limit)
         assert code == 0, "the clean run failed"
         clean = {r.index: r for r in read_journal(tmp / "clean" / "samples.jsonl") if not r.warmup}
@@ -113,6 +114,7 @@ def main() -> None:
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         cases = [(name, f, None) for name, f in FAULTS] + [("emulator paused (SIGSTOP) 15 s", {}, pause),
                                                            ("emulator killed (SIGKILL)", {}, kill)]
+        stops = []
         for k, (name, faults, sig) in enumerate(cases):
             out = tmp / f"case{k}"
             env = faultproxy.install(tmp / f"bin{k}", seed=7, **faults) if faults else None
@@ -122,10 +124,13 @@ def main() -> None:
             if code == 0:
                 end = "completed"
             else:   # samples never reached are not lost: the run says it stopped, and --resume continues
-                end = f"stopped after {c['samples']} samples: {err[0][:90] if err else code}"
+                end = f"stopped after {c['samples']} samples (below)"
+                stops.append(f"{name} {rate}: {err[0] if err else code}")
                 c["lost"] = 0
             print(f"| {name} | {rate} | {c['samples']} | {c['retries']} | {c['recoveries']} | {c['failed']} | "
                   f"{c['lost']} | {c['duplicated']} | {c['wrong']} | {secs / clean_s:.2f}x | {end} |", flush=True)
+        for line in stops:
+            print(f"\n{line}")
 
 
 if __name__ == "__main__":
