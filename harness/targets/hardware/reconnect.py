@@ -133,3 +133,32 @@ class ReconnectingPort:
 
     def __getattr__(self, name):
         return getattr(self._current(), name)
+
+
+def boot_byte_seen(port, timeout: float) -> bool:
+    """Whether the 0x00 the firmware sends once its receiver runs (PROTOCOL.md) arrives within `timeout`.
+    On a board whose port re-enumerated it was usually sent before the port came back: not an error.
+    Port errors reach the caller, which knows how to reopen its port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        port.timeout = min(0.2, max(0.0, deadline - time.monotonic()))
+        if port.read(1) == b"\x00":
+            return True
+    return False
+
+
+def handshake_on(port, timeout: float):
+    """A handshake on a freshly started image (three HELLOs at most); a failing port is a link error."""
+    from ...link import Link, LinkError
+    try:
+        return Link(port, timeout=timeout).handshake(attempts=3)
+    except PORT_ERRORS as exc:
+        raise LinkError(f"the serial port failed: {exc}") from None
+
+
+def close_quietly(port) -> None:
+    if port is not None:
+        try:
+            port.close()
+        except Exception:
+            pass

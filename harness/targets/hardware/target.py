@@ -15,7 +15,6 @@ resets the part too).
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import attrs
@@ -24,13 +23,14 @@ from typing import Callable
 
 from ...boards import AttachedBoard, Board
 from ...boards.detect import PROBE_LABELS, Provider, find_attached
-from ...link import Hello, Link, LinkError
+from ...link import Hello, LinkError
 from ...records import HARDWARE
 from ..base import TargetInfo
 from ..hello import HelloMismatch, check_hello, expected_hash as _expected_hash
 from . import flash as fl
 from .errors import FlashVerifyError, HardwareError
-from .reconnect import PORT_ERRORS, ReconnectingPort, open_port, port_identity
+from .reconnect import (PORT_ERRORS, ReconnectingPort, boot_byte_seen, close_quietly, handshake_on, open_port,
+                        port_identity)
 
 log = logging.getLogger(__name__)
 
@@ -157,32 +157,19 @@ class HardwareTarget:
                   "seen" if self.booted else "not seen (sent before the port came back)")
 
     def _await_boot(self, timeout: float) -> bool:
-        """The 0x00 the firmware sends once its receiver runs (PROTOCOL.md). On a board whose
-        port re-enumerated it was usually sent before the port came back: not an error."""
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                self.serial.timeout = min(0.2, max(0.0, deadline - time.monotonic()))
-                if self.serial.read(1) == b"\x00":
-                    return True
+            return boot_byte_seen(self.serial, timeout)
         except PORT_ERRORS as exc:
             log.debug("%s: port failed while waiting for the boot byte: %s", self.what, exc)
             self.reconnect(not_identity=None)
         return False
 
     def _handshake(self):
-        try:
-            return Link(self.serial, timeout=self.handshake_timeout).handshake(attempts=3)
-        except PORT_ERRORS as exc:
-            raise LinkError(f"the serial port failed: {exc}") from None
+        return handshake_on(self.serial, self.handshake_timeout)
 
     def _close(self) -> None:
         port, self.serial = self.serial, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:
-                pass
+        close_quietly(port)
 
 
 def flash_and_verify(flash: Callable[[], None], handshake: Callable[[], Hello], board: Board,

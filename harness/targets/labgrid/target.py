@@ -26,12 +26,11 @@ import time
 from pathlib import Path, PurePath
 
 from ...boards import Board
-from ...link import Link, LinkError
 from ...records import HARDWARE
 from ..base import TargetInfo
 from ..hardware.errors import FlashError, PortLost
 from ..hardware.flash import copy_to_drive
-from ..hardware.reconnect import PORT_ERRORS, ReconnectingPort
+from ..hardware.reconnect import PORT_ERRORS, ReconnectingPort, boot_byte_seen, close_quietly, handshake_on
 from ..hardware.target import flash_and_verify
 from ..hello import expected_hash as _expected_hash
 from .coordinator import AcquiredPlace
@@ -192,31 +191,19 @@ class LabgridTarget:
             target.cleanup()
 
     def _await_boot(self, timeout: float) -> bool:
-        """The firmware's boot byte 0x00, if it was not sent before the port opened (PROTOCOL.md)."""
-        deadline = time.monotonic() + timeout
         try:
-            while time.monotonic() < deadline:
-                self.serial.timeout = min(0.2, max(0.0, deadline - time.monotonic()))
-                if self.serial.read(1) == b"\x00":
-                    return True
+            return boot_byte_seen(self.serial, timeout)
         except PORT_ERRORS as exc:
             log.debug("%s: port failed while waiting for the boot byte: %s", self.what, exc)
             self.reconnect()
         return False
 
     def _handshake(self):
-        try:
-            return Link(self._port, timeout=self.handshake_timeout).handshake(attempts=3)
-        except PORT_ERRORS as exc:
-            raise LinkError(f"the serial port failed: {exc}") from None
+        return handshake_on(self._port, self.handshake_timeout)
 
     def _close(self) -> None:
         port, self.serial = self.serial, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:
-                pass
+        close_quietly(port)
 
 
 def _address(entry) -> tuple | None:
