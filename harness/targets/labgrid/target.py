@@ -54,6 +54,34 @@ def serial_url(entry, *, timeout: float = 3.0) -> str:
     raise LabError(f"the serial port on {host}:{port} speaks {protocol!r}; the harness opens rfc2217 and raw")
 
 
+def open_network_port(url: str, baud: int):
+    """The pyserial port of a `serial_url`: rfc2217:// through a port whose read timeout is its own business.
+
+    pyserial's RFC 2217 client renegotiates baud rate, data bits, parity and
+    stop bits with ser2net whenever the timeout changes (it reconfigures the
+    port), which the link does around every read; RFC 2217 has no timeout to
+    negotiate, so here a timeout changes locally and the line settings only
+    when they change (labgrid's pyserial fork behaves so too; plain pyserial,
+    which may end up installed beside it, does not)."""
+    import serial
+    if not url.startswith("rfc2217://"):
+        return serial.serial_for_url(url, baudrate=baud, timeout=1.0)
+    from serial import rfc2217
+
+    class QuietTimeout(rfc2217.Serial):
+        @property
+        def timeout(self):
+            return self._timeout
+
+        @timeout.setter
+        def timeout(self, value):
+            if value is not None and (not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f"not a valid timeout: {value!r}")
+            self._timeout = value
+
+    return QuietTimeout(url, baudrate=baud, timeout=1.0)
+
+
 class LabgridTarget:
     def __init__(self, board: Board, place: AcquiredPlace, elf: Path, binary: Path, *,
                  expected_hash: bytes | str | None = None, reconnect_timeout: float = 30.0, boot_timeout: float = 0.5,
@@ -124,9 +152,7 @@ class LabgridTarget:
             if entry is not None and entry.avail and entry.args.get("port") and moved:
                 url = serial_url(entry)
                 try:
-                    import serial
-                    self.serial = serial.serial_for_url(url, baudrate=entry.args.get("speed") or self.board.serial.baud,
-                                                        timeout=1.0)
+                    self.serial = open_network_port(url, entry.args.get("speed") or self.board.serial.baud)
                     if url != self.url:
                         log.debug("%s: serial port %s", self.what, url)
                     self.url = url
