@@ -60,6 +60,7 @@ class Recipe:
     augment: bool = False          # KWS: audio augmentation re-featurised every epoch (harness/data/augment.py)
     prune_end: float = PRUNE_END   # pruned kinds reach their final density at this fraction of training
     s_dropout: float = 0.5         # DKP: co-matrix dropout on S's output
+    restandardize: bool = False    # fine-tuning: standardise with the new training data, not the init model's figures
 
 
 DEFAULTS = {
@@ -487,7 +488,7 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     torch.manual_seed(seed)
     np.random.seed(seed)
     # Per-feature standardisation from the training set; the device applies the same before quantising.
-    if start is not None:
+    if start is not None and not recipe.restandardize:
         mean = np.asarray(start[1]["input"]["mean"], np.float32)
         std = np.asarray(start[1]["input"]["std"], np.float32)
     elif teacher_model is not None:
