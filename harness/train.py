@@ -61,6 +61,11 @@ class Recipe:
     prune_end: float = PRUNE_END   # pruned kinds reach their final density at this fraction of training
     s_dropout: float = 0.5         # DKP: co-matrix dropout on S's output
     restandardize: bool = False    # fine-tuning: standardise with the new training data, not the init model's figures
+    dkp_core: float = 0.0          # DKP: compression of the Kronecker core per matrix (0: the most the rule allows)
+    kp_shapes: tuple = ()          # KP: explicit factors per matrix, (("ih", [[m1, n1], [m2, n2]]), ("hh", ...))
+    time_mask: int = 0             # with augment: one span of up to this many frames set to the mean (SpecAugment)
+    mix: str = ""                  # another source whose training split joins this one's (e.g. synthetic speech)
+    mix_repeat: int = 1            # with mix: this source's training split counted this many times
 
 
 DEFAULTS = {
@@ -107,10 +112,18 @@ def build_model(method: str, cell: str, input_size: int, hidden: int, num_classe
     budget = {k: kp_weight_budget(*shape, recipe) for k, shape in shapes.items()}
     kind, opts = method, {"ih": {}, "hh": {}}
     if method == "kp":
-        opts = {k: {"factors": kp_factors(*shape, recipe)} for k, shape in shapes.items()}
+        explicit = dict(recipe.kp_shapes)
+        opts = {k: {"factors": [list(f) for f in explicit[k]] if k in explicit else kp_factors(*shape, recipe)}
+                for k, shape in shapes.items()}
+        for k, (n_in, n_out) in shapes.items():
+            weights = make_linear("kp", n_in, n_out, factors=opts[k]["factors"]).weight_count()
+            if n_in * n_out / weights < recipe.kp_compression:
+                raise TrainError(f"kp_shapes for {k} compress {n_out}x{n_in} {n_in * n_out / weights:.1f}x, "
+                                 f"less than the recipe's {recipe.kp_compression:g}x")
     elif method == "dkp":
         for k, (n_in, n_out) in shapes.items():
-            core = choose_factors(n_out, n_in)
+            core = (factors_for_compression(n_out, n_in, recipe.dkp_core) if recipe.dkp_core
+                    else choose_factors(n_out, n_in))
             spare = max(0, budget[k] - core.params)
             opts[k] = {"factors": core.as_config(), "prune_end": recipe.prune_end, "s_dropout": recipe.s_dropout,
                        "target_density": max(spare, 1) / (n_in * n_out)}
@@ -509,11 +522,15 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
             raise TrainError(f"the teacher's hidden size {teacher_model.cell.hidden_size} differs from the "
                              f"recipe's {recipe.hidden}; a compressed model starts from a dense one of its shape")
         model = _from_dense(model, teacher_model)
+    mix_ds = load_splits(task, recipe.mix, seed=SPLIT_SEED)[0] if recipe.mix else None
+    repeat = max(1, recipe.mix_repeat) if mix_ds is not None else 1
+    x_fit = np.concatenate([norm(train_ds.x)] * repeat + ([norm(mix_ds.x)] if mix_ds is not None else []))
+    y_fit = np.concatenate([train_ds.y] * repeat + ([mix_ds.y] if mix_ds is not None else []))
     epoch_inputs = None
     if recipe.augment:
-        epoch_inputs = _augmenter(train_ds, recipe, norm)
+        epoch_inputs = _augmenter(train_ds, recipe, norm, mix_ds)
     t0 = time.perf_counter()
-    history = fit(model, norm(train_ds.x), train_ds.y, norm(val_ds.x), val_ds.y, recipe, progress=progress,
+    history = fit(model, x_fit, y_fit, norm(val_ds.x), val_ds.y, recipe, progress=progress,
                   teacher=teacher_model if recipe.distill > 0 else None, epoch_inputs=epoch_inputs)
     seconds = time.perf_counter() - t0
     if history.best_epoch < 0:  # cannot happen with the schedule above; never write a card that lies
@@ -539,10 +556,11 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
         "layers": json.loads(table.to_json(orient="records")),
         "accuracy": {"validation": val_rec["accuracy"], "test": test_rec["accuracy"],
                      "validation_detail": val_rec, "test_detail": test_rec},
-        "data": {"train": train_ds.card(), "validation": val_ds.card(), "test": test_ds.card()},
+        "data": {"train": train_ds.card(), "validation": val_ds.card(), "test": test_ds.card(),
+                 **({"mix": mix_ds.card()} if mix_ds is not None else {})},
         "training": {"recipe": asdict(recipe), "init": None if init is None else str(init), "init_hash": init_hash,
                      "init_data": None if start is None else start[1]["data"]["train"]["name"],
-                     "teacher": None if teacher is None else str(teacher), "teacher_hash": teacher_hash,
+                     "teacher": _beside(teacher, out), "teacher_hash": teacher_hash,
                      "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
                      "stopped_early": history.stopped_early, "seconds": round(seconds, 2),
                      "history": history.epochs,
@@ -558,13 +576,38 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     return card
 
 
-def _augmenter(train_ds, recipe: Recipe, norm):
+def _beside(path: Path | None, out: Path) -> str | None:
+    """A teacher's directory as the card records it: its name when it sits beside the model (a zoo), else the path."""
+    if path is None:
+        return None
+    path = Path(path)
+    return path.name if path.resolve().parent == Path(out).resolve().parent else str(path)
+
+
+def _augmenter(train_ds, recipe: Recipe, norm, mix_ds=None):
+    """Per-epoch inputs: the training split (repeated `mix_repeat` times with a mix), then the mixed-in split,
+    each clip freshly augmented; the mixed-in clips also draw on this split's noise recordings."""
     if train_ds.task != "kws":
         raise TrainError("augment applies to keyword spotting only (audio augmentation)")
     from .data.augment import KwsAugment
-    aug = KwsAugment.for_dataset(train_ds)
+    augs = [KwsAugment.for_dataset(train_ds)] * (max(1, recipe.mix_repeat) if mix_ds is not None else 1)
+    if mix_ds is not None:
+        other = KwsAugment.for_dataset(mix_ds)
+        other.noises = other.noises + augs[0].noises
+        augs.append(other)
     rng = np.random.default_rng([recipe.seed, 7])
-    return lambda epoch: norm(aug.epoch(rng))
+
+    def epoch_inputs(epoch: int) -> np.ndarray:
+        x = norm(np.concatenate([a.epoch(rng) for a in augs]))
+        if recipe.time_mask:
+            n, frames = x.shape[:2]
+            width = rng.integers(0, recipe.time_mask + 1, n)
+            start = rng.integers(0, frames, n)
+            t = np.arange(frames)
+            x[(t >= start[:, None]) & (t < (start + width)[:, None])] = 0.0
+        return x
+
+    return epoch_inputs
 
 
 def data_key(data: str) -> str:
