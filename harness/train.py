@@ -115,7 +115,7 @@ def build_model(method: str, cell: str, input_size: int, hidden: int, num_classe
         explicit = dict(recipe.kp_shapes)
         opts = {k: {"factors": [list(f) for f in explicit[k]] if k in explicit else kp_factors(*shape, recipe)}
                 for k, shape in shapes.items()}
-        for k, (n_in, n_out) in shapes.items():
+        for k, (n_in, n_out) in ((k, shapes[k]) for k in explicit):
             weights = make_linear("kp", n_in, n_out, factors=opts[k]["factors"]).weight_count()
             if n_in * n_out / weights < recipe.kp_compression:
                 raise TrainError(f"kp_shapes for {k} compress {n_out}x{n_in} {n_in * n_out / weights:.1f}x, "
@@ -387,9 +387,16 @@ def make_recipe(task: str, *, cell: str = "lstm", seed: int = 0, epochs: int | N
 
 
 # What each method's recipe changes from the task's defaults (measured in docs/training.md); "*" is every task.
-METHOD_RECIPES: dict[tuple[str, str], dict[str, Any]] = {}
+# Every compressed kind starts from the trained dense model of its seed (Van Loan factors, SVD, residual S,
+# magnitude pruning) and learns from its soft targets at a lower learning rate; the smaller dense network
+# cannot start from it, so it only distils.
+_FROM_TEACHER = {"init": "dense", "distill": 0.5, "lr": 3e-3}
+METHOD_RECIPES: dict[tuple[str, str], dict[str, Any]] = {
+    **{("*", m): _FROM_TEACHER for m in ("kp", "dkp", "prune", "lowrank", "prune-bytes", "lowrank-bytes")},
+    ("*", "small"): {"distill": 0.5},
+}
 # Fine-tuning a trained model on new data (`init`): what changes from the method's recipe.
-FINETUNE: dict[str, dict[str, Any]] = {"kws": {"epochs": 10}, "har": {"epochs": 10}}
+FINETUNE: dict[str, dict[str, Any]] = {"kws": {"epochs": 30, "augment": True}, "har": {"epochs": 10}}
 
 
 def recipe_for(task: str, method: str, *, cell: str = "lstm", seed: int = 0, epochs: int | None = None,
@@ -400,7 +407,8 @@ def recipe_for(task: str, method: str, *, cell: str = "lstm", seed: int = 0, epo
     changes = {**METHOD_RECIPES.get(("*", method), {}), **METHOD_RECIPES.get((task, method), {})}
     if finetune:
         changes.update(FINETUNE.get(task, {}))
-    return make_recipe(task, cell=cell, seed=seed, epochs=epochs, hidden=hidden, **changes)
+    changes.update({k: v for k, v in (("epochs", epochs), ("hidden", hidden)) if v is not None})
+    return make_recipe(task, cell=cell, seed=seed, **changes)
 
 
 def needs_teacher(method: str, recipe: Recipe) -> bool:
@@ -568,6 +576,7 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
         "versions": {"harness": __version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }
+    card = json.loads(json.dumps(card))   # plain JSON types (tuples of the recipe become lists), as read back
     validate_card(card)   # before anything is written: a failed run leaves no folder behind
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -629,12 +638,16 @@ def expected_hash(task: str, method: str, cell: str, data: str, recipe: Recipe, 
     return config_hash(_settings(task, method, cell, data, recipe, init_hash, teacher_hash))
 
 
+# Where `train` keeps the dense teachers it trains for itself (None: <cache>/teachers).
+TEACHERS: Path | None = None
+
+
 def ensure_teacher(task: str, cell: str, data: str, trecipe: Recipe, *, splits=None, progress: bool = True,
                    root: Path | None = None) -> Path:
     """The dense model of recipe `trecipe`, trained once into the cache (content-addressed by its configuration hash)."""
     from .data import cache_dir
     key = expected_hash(task, "dense", cell, data, trecipe)
-    d = Path(root) if root is not None else cache_dir() / "teachers" / key
+    d = Path(root) if root is not None else Path(TEACHERS or cache_dir() / "teachers") / key
     card = d / "model.json"
     if card.is_file() and (d / "model.pt").is_file():
         try:
@@ -642,7 +655,7 @@ def ensure_teacher(task: str, cell: str, data: str, trecipe: Recipe, *, splits=N
                 return d
         except (ValueError, KeyError):
             pass
-    train(task, "dense", d, cell=cell, data=data, seed=recipe.seed, progress=progress, splits=splits,
+    train(task, "dense", d, cell=cell, data=data, seed=trecipe.seed, progress=progress, splits=splits,
           recipe=trecipe)
     return d
 

@@ -13,6 +13,12 @@ from harness.data import HarSynthParams, load_har
 SMALL = HarSynthParams(n_subjects=10, windows_per_session=6)
 
 
+@pytest.fixture(autouse=True)
+def _private_teachers(tmp_path_factory, monkeypatch):
+    """Dense teachers that `train` makes for itself go to a temporary folder, not the user's cache."""
+    monkeypatch.setattr(tr, "TEACHERS", tmp_path_factory.mktemp("teachers"))
+
+
 @pytest.fixture(scope="module")
 def har_splits():
     return tuple(load_har("synthetic", split=s, synth=SMALL) for s in ("train", "validation", "test"))
@@ -105,28 +111,38 @@ def test_bad_arguments_are_one_line():
         tr.load_model("/nonexistent")
 
 
-def test_zoo_trains_once_and_then_reuses(har_splits, tmp_path):
+ZOO_KW = dict(tasks=("har",), methods=("kp", "small", "dense"), epochs=1, seeds=(0, 1), progress=False,
+              shipped=None)
+
+
+@pytest.fixture(scope="module")
+def small_zoo(har_splits, tmp_path_factory):
+    root, logs = tmp_path_factory.mktemp("zoo"), []
+    table = zoo.build_zoo(root, log=logs.append, splits={"har": har_splits}, **ZOO_KW)
+    return root, table, logs
+
+
+def test_zoo_trains_once_and_then_reuses(small_zoo, har_splits):
+    root, table, logs = small_zoo
+    assert list(table["method"]) == ["dense", "kp", "small"] * 2   # the teacher first, for each seed
+    assert (root / "zoo.md").is_file() and (root / "zoo.png").stat().st_size > 1000
+    assert logs == [f"har-{m}-lstm{s}: training" for s in ("", "-s1") for m in ("dense", "kp", "small")]
+    assert cards_teacher(root, "har-kp-lstm") == "har-dense-lstm"
     logs = []
-    kw = dict(tasks=("har",), methods=("kp", "small"), epochs=1, progress=False, log=logs.append,
-              splits={"har": har_splits}, shipped=None)
-    table = zoo.build_zoo(tmp_path, **kw)
-    assert list(table["method"]) == ["kp", "small"]
-    assert (tmp_path / "zoo.md").is_file() and (tmp_path / "zoo.png").stat().st_size > 1000
-    assert logs == ["har-kp-lstm: training", "har-small-lstm: training"]
-    logs.clear()
-    again = zoo.build_zoo(tmp_path, **kw)
-    assert logs == ["har-kp-lstm: up to date", "har-small-lstm: up to date"]
+    again = zoo.build_zoo(root, log=logs.append, splits={"har": har_splits}, **ZOO_KW)
+    assert logs == [f"har-{m}-lstm{s}: up to date" for s in ("", "-s1") for m in ("dense", "kp", "small")]
     assert np.allclose(again["test_acc"], table["test_acc"])
 
 
-def test_zoo_seeds_share_one_test_set_and_the_table_pairs_them(har_splits, tmp_path):
-    table = zoo.build_zoo(tmp_path, tasks=("har",), methods=("kp", "small"), epochs=1, seeds=(0, 1),
-                          progress=False, log=lambda _: None, splits={"har": har_splits}, shipped=None)
-    assert sorted(table["model"]) == ["har-kp-lstm", "har-kp-lstm-s1", "har-small-lstm", "har-small-lstm-s1"]
-    cards = {m: json.loads((tmp_path / m / "model.json").read_text()) for m in table["model"]}
+def test_zoo_seeds_share_one_test_set_and_the_table_pairs_them(small_zoo, har_splits):
+    root, table, _ = small_zoo
+    assert sorted(table["model"]) == ["har-dense-lstm", "har-dense-lstm-s1", "har-kp-lstm", "har-kp-lstm-s1",
+                                      "har-small-lstm", "har-small-lstm-s1"]
+    assert cards_teacher(root, "har-kp-lstm-s1") == "har-dense-lstm-s1"
+    cards = {m: json.loads((root / m / "model.json").read_text()) for m in table["model"]}
     assert len({c["data"]["test"]["content_hash"] for c in cards.values()}) == 1
     assert cards["har-kp-lstm-s1"]["training"]["recipe"]["seed"] == 1
-    md = (tmp_path / "zoo.md").read_text()
+    md = (root / "zoo.md").read_text()
     small = next(line for line in md.splitlines() if line.startswith("| small |"))
     n = len(har_splits[2])
     assert f"n = {n} test samples" in md
@@ -134,9 +150,19 @@ def test_zoo_seeds_share_one_test_set_and_the_table_pairs_them(har_splits, tmp_p
     assert " ± " in small and small.count("[") == 3 and len(small.split("|")[-2].split(",")) == 2
 
 
+def cards_teacher(root, name):
+    return json.loads((root / name / "model.json").read_text())["training"]["teacher"]
+
+
+def test_zoo_refuses_a_compressed_model_without_its_teacher(har_splits, tmp_path):
+    with pytest.raises(tr.TrainError, match="learns from har-dense-lstm, which is missing or stale"):
+        zoo.build_zoo(tmp_path, tasks=("har",), methods=("kp",), epochs=1, progress=False, log=lambda _: None,
+                      splits={"har": har_splits}, shipped=None)
+
+
 def test_zoo_reports_a_byte_budget_baseline_that_cannot_fit(har_splits, tmp_path):
     logs = []
-    table = zoo.build_zoo(tmp_path, tasks=("har",), methods=("kp", "prune-bytes"), epochs=1, progress=False,
+    table = zoo.build_zoo(tmp_path, tasks=("har",), methods=("dense", "kp", "prune-bytes"), epochs=1, progress=False,
                           log=logs.append, splits={"har": har_splits}, shipped=None)
     assert any("har-prune-bytes-lstm: not trained: prune-bytes:" in line for line in logs)
     assert not (tmp_path / "har-prune-bytes-lstm").exists()
