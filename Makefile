@@ -41,7 +41,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]' tox
 	@touch $@
 
-# The zoo is trained once (about half an hour on two cores) and reused after.
+# The default zoo ships trained (harness/zoo_default); this copies it, and trains only what is stale.
 demo: setup
 	$(PY) -m harness zoo --out $(ZOO)
 	$(PY) -m pytest scenarios/ --board=$(BOARD) --models $(ZOO) --report-dir $(DEMO_DIR) -p no:cacheprovider -q
