@@ -120,7 +120,8 @@ def cmd_hello(args) -> int:
 def cmd_train(args) -> int:
     from . import train as tr
     card = tr.train(args.task, args.method, args.out, cell=args.cell, data=args.data, epochs=args.epochs,
-                    hidden=args.hidden, seed=args.seed, init=args.init, lr=args.lr, teacher=args.teacher)
+                    hidden=args.hidden, seed=args.seed, init=args.init, lr=args.lr, teacher=args.teacher,
+                    overrides=tr.parse_settings(args.set))
     size, acc, data = card["size"], card["accuracy"], card["data"]["test"]
     print(f"{args.out}: {card['task']} {card['method']} {card['cell']}, {size['params']} parameters "
           f"({size['compression_vs_dense']:.1f}x smaller than dense), {size['macs_per_sequence']} MACs per sequence")
@@ -219,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher", type=Path, metavar="MODEL_DIR",
                    help="the trained dense model a compressed recipe starts from or distils from "
                         "(default: trained once and kept in the cache)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change one recipe setting, e.g. distill=0 or augment=True (repeatable; docs/training.md)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("zoo", help="train the comparison matrix (methods x tasks), reusing models already trained")

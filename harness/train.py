@@ -397,15 +397,33 @@ FINETUNE: dict[str, dict[str, Any]] = {"kws": {"epochs": 30, "augment": True}, "
 
 
 def recipe_for(task: str, method: str, *, cell: str = "lstm", seed: int = 0, epochs: int | None = None,
-               hidden: int | None = None, finetune: bool = False) -> Recipe:
-    """The recipe `train` and the zoo use for a method: task defaults, the method's changes, fine-tuning's."""
+               hidden: int | None = None, finetune: bool = False, overrides: dict | None = None) -> Recipe:
+    """The recipe `train` and the zoo use for a method: task defaults, the method's changes, fine-tuning's,
+    then `overrides` (recipe field -> value, e.g. from `train --set`)."""
     _check("task", task, TASKS)
     _check("method", method, METHODS)
     changes = {**METHOD_RECIPES.get(("*", method), {}), **METHOD_RECIPES.get((task, method), {})}
     if finetune:
         changes.update(FINETUNE.get(task, {}))
+    changes.update(overrides or {})
     changes.update({k: v for k, v in (("epochs", epochs), ("hidden", hidden)) if v is not None})
     return make_recipe(task, cell=cell, seed=seed, **changes)
+
+
+def parse_settings(items) -> dict[str, Any]:
+    """`KEY=VALUE` strings (the `--set` option) as recipe overrides; values are Python literals, else text."""
+    import ast
+    out = {}
+    names = {f.name for f in fields(Recipe)}
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        if not sep or key not in names:
+            raise TrainError(f"--set takes KEY=VALUE with KEY a recipe setting ({', '.join(sorted(names))}); got {item!r}")
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
 
 
 def needs_teacher(method: str, recipe: Recipe) -> bool:
@@ -456,7 +474,7 @@ def per_sample_correct(record: dict[str, Any]) -> np.ndarray:
 def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = "synthetic",
           epochs: int | None = None, hidden: int | None = None, seed: int = 0, progress: bool = True,
           splits=None, init: Path | None = None, lr: float | None = None, teacher: Path | None = None,
-          recipe: Recipe | None = None) -> dict[str, Any]:
+          recipe: Recipe | None = None, overrides: dict | None = None) -> dict[str, Any]:
     """Train one model and write `model.pt` and `model.json` into `out`; returns the card.
 
     With `init`, start from that trained model (same task, method, cell and
@@ -471,7 +489,8 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     _check("task", task, TASKS)
     _check("method", method, METHODS)
     _check("cell", cell, CELLS)
-    base = recipe if recipe is not None else recipe_for(task, method, cell=cell, finetune=init is not None)
+    base = recipe if recipe is not None else recipe_for(task, method, cell=cell, finetune=init is not None,
+                                                        overrides=overrides)
     recipe = replace(base, cell=cell, seed=seed,
                      **({"epochs": epochs} if epochs else {}), **({"hidden": hidden} if hidden else {}),
                      **({"lr": lr} if lr else {}))
