@@ -242,3 +242,15 @@ def test_sources_with_missing_splits_get_three_disjoint_ones(task, name, shared_
     groups = [set(d.groups) - {""} for d in (train_ds, val_ds, test_ds)]
     assert all(groups) and not (groups[0] & groups[1]) and not (groups[0] & groups[2]) and not (groups[1] & groups[2])
     assert not train_ds.synthetic
+
+
+def test_set_options_become_recipe_overrides():
+    assert tr.parse_settings(["distill=0", "augment=True", "init=dense", "lr=3e-3"]) == {
+        "distill": 0, "augment": True, "init": "dense", "lr": 0.003}
+    assert tr.recipe_for("har", "kp", overrides={"distill": 0.0}).distill == 0.0
+    assert not tr.needs_teacher("kp", tr.recipe_for("har", "kp", overrides={"distill": 0.0}))
+    assert tr.needs_teacher("kp", tr.recipe_for("har", "kp")) and not tr.needs_teacher("dense", tr.recipe_for("har", "dense"))
+    with pytest.raises(tr.TrainError, match="--set takes KEY=VALUE"):
+        tr.parse_settings(["distill"])
+    with pytest.raises(tr.TrainError, match="--set takes KEY=VALUE"):
+        tr.parse_settings(["warmup=3"])
