@@ -134,6 +134,9 @@ def build_zoo(out: Path, *, tasks=tr.TASKS, methods=tr.METHODS, cells=("lstm",),
                                         "include the dense method in the zoo")
             log(f"{d.name}: training")
             try:
+                if entry.init is not None and not (entry.init / "model.pt").is_file():
+                    raise tr.TrainError(f"the model to fine-tune, {entry.init}, is missing (not trained, or it "
+                                        "does not fit, in that zoo)")
                 tr.train(entry.task, entry.method, d, cell=entry.cell, data=entry.data, seed=entry.seed,
                          progress=progress, splits=given[entry.task], init=entry.init, teacher=teacher,
                          recipe=entry.recipe)
