@@ -507,7 +507,8 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
         if (prev["task"], prev["method"], prev["cell"]) != (task, method, cell):
             raise TrainError(f"--init {init} is a {prev['task']} {prev['method']} {prev['cell']} model; "
                              f"fine-tuning needs {task} {method} {cell}")
-        recipe = replace(recipe, hidden=prev["model"]["hidden_size"])
+        if method != "small":   # small's hidden size is derived from the recipe's, which stays as it is
+            recipe = replace(recipe, hidden=prev["model"]["hidden_size"])
     if recipe.epochs < 1 or recipe.hidden < 1:
         raise TrainError(f"epochs and hidden must be positive, got {recipe.epochs} and {recipe.hidden}")
     # These RNNs are too small for intra-op threads to pay, and two processes
