@@ -248,7 +248,8 @@ def test_set_options_become_recipe_overrides():
     assert tr.parse_settings(["distill=0", "augment=True", "init=dense", "lr=3e-3"]) == {
         "distill": 0, "augment": True, "init": "dense", "lr": 0.003}
     assert tr.recipe_for("har", "kp", overrides={"distill": 0.0}).distill == 0.0
-    assert not tr.needs_teacher("kp", tr.recipe_for("har", "kp", overrides={"distill": 0.0}))
+    assert tr.needs_teacher("kp", tr.recipe_for("har", "kp", overrides={"distill": 0.0}))   # it still starts from it
+    assert not tr.needs_teacher("kp", tr.recipe_for("har", "kp", overrides={"distill": 0.0, "init": "random"}))
     assert tr.needs_teacher("kp", tr.recipe_for("har", "kp")) and not tr.needs_teacher("dense", tr.recipe_for("har", "dense"))
     with pytest.raises(tr.TrainError, match="--set takes KEY=VALUE"):
         tr.parse_settings(["distill"])
