@@ -123,6 +123,8 @@ def build_zoo(out: Path, *, tasks=tr.TASKS, methods=tr.METHODS, cells=("lstm",),
             for f in ("model.pt", "model.json"):
                 shutil.copy2(copy_from / f, d / f)
             log(f"{d.name}: copied from the shipped zoo")
+        elif entry.method.endswith("-bytes") and (note := _does_not_fit(entry, out)):
+            log(f"{d.name}: not trained: {note}")
         else:
             if entry.task not in given:
                 given[entry.task] = tr.load_splits(entry.task, entry.data, seed=tr.SPLIT_SEED)
@@ -152,6 +154,22 @@ def build_zoo(out: Path, *, tasks=tr.TASKS, methods=tr.METHODS, cells=("lstm",),
     (out / "zoo.md").write_text(to_markdown(table))
     plot(table, out / "zoo.png")
     return table
+
+
+def _does_not_fit(entry: Entry, out: Path) -> str:
+    """Why a byte-budget baseline cannot be built (shape from the zoo's dense card), or '' when it can or
+    the shape is not known yet."""
+    try:
+        card = json.loads((entry.teacher().directory(out) / "model.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    seq_len, input_size = card["input"]["shape"]
+    try:
+        tr.build_model(entry.method, entry.cell, input_size, entry.recipe.hidden, len(card["classes"]), seq_len,
+                       entry.recipe)
+    except tr.TrainError as exc:
+        return str(exc)
+    return ""
 
 
 def _row(d: Path, entry: Entry) -> dict:
