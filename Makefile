@@ -45,7 +45,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test,lab]' tox
 	@touch $@
 
-# The zoo is trained once (about half an hour on two cores) and reused after.
+# The default zoo ships trained (harness/zoo_default); this copies it, and trains only what is stale.
 demo: setup
 	$(PY) -m harness zoo --out $(ZOO)
 	# One emulated board per core (pytest-xdist workers); the workers' shares merge into one run folder.

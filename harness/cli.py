@@ -143,7 +143,8 @@ def cmd_hello(args) -> int:
 def cmd_train(args) -> int:
     from . import train as tr
     card = tr.train(args.task, args.method, args.out, cell=args.cell, data=args.data, epochs=args.epochs,
-                    hidden=args.hidden, seed=args.seed, init=args.init, lr=args.lr)
+                    hidden=args.hidden, seed=args.seed, init=args.init, lr=args.lr, teacher=args.teacher,
+                    overrides=tr.parse_settings(args.set))
     size, acc, data = card["size"], card["accuracy"], card["data"]["test"]
     print(f"{args.out}: {card['task']} {card['method']} {card['cell']}, {size['params']} parameters "
           f"({size['compression_vs_dense']:.1f}x smaller than dense), {size['macs_per_sequence']} MACs per sequence")
@@ -159,7 +160,8 @@ def cmd_zoo(args) -> int:
     data = {t: v for t, v in (("kws", args.kws_data), ("har", args.har_data))}
     init = {t: d for t, d in (("kws", args.kws_init), ("har", args.har_init)) if d}
     table = zoo.build_zoo(args.out, tasks=args.task or ("kws", "har"), methods=args.method or METHODS,
-                          cells=args.cell or ("lstm",), data=data, epochs=args.epochs, seed=args.seed, init=init)
+                          cells=args.cell or ("lstm",), data=data, epochs=args.epochs, init=init,
+                          seeds=tuple(range(args.seeds)) if args.seeds else (args.seed,))
     print(zoo.to_markdown(table))
     print(f"table: {args.out}/zoo.md, figure: {args.out}/zoo.png")
     return 0
@@ -252,6 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--init", type=Path, metavar="MODEL_DIR", help="fine-tune this trained model instead of starting afresh")
     s.add_argument("--lr", type=float, help="override the recipe's learning rate (lower it for fine-tuning)")
+    s.add_argument("--teacher", type=Path, metavar="MODEL_DIR",
+                   help="the trained dense model a compressed recipe starts from or distils from "
+                        "(default: trained once and kept in the cache)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change one recipe setting, e.g. distill=0 or augment=True (repeatable; docs/training.md)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("zoo", help="train the comparison matrix (methods x tasks), reusing models already trained")
@@ -264,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kws-init", type=Path, metavar="ZOO", help="fine-tune the KWS models of this zoo (e.g. on real speakers)")
     s.add_argument("--har-init", type=Path, metavar="ZOO", help="fine-tune the HAR models of this zoo")
     s.add_argument("--epochs", type=int)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="the one seed to train (default 0)")
+    s.add_argument("--seeds", type=int, metavar="N", help="train seeds 0..N-1 of every model (names -s1, -s2, ...)")
     s.set_defaults(func=cmd_zoo)
 
     from .names import DTYPES

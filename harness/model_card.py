@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-CARD_VERSION = 1
+CARD_VERSION = 2   # 2: accuracy details (n, Wilson interval, per-sample correctness), flash_int8
 CARD_FILE = "model.json"
 WEIGHTS_FILE = "model.pt"
 CARD_SCHEMA = Path(__file__).with_name("model_card.schema.json")

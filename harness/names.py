@@ -1,6 +1,7 @@
 """Names the command line offers, kept free of heavy imports so `--help` stays fast."""
 
 TASKS = ("kws", "har")
-METHODS = ("dense", "kp", "dkp", "prune", "lowrank", "small")
+# *-bytes: the baseline at the KP model's int8 flash bytes instead of its parameter count.
+METHODS = ("dense", "kp", "dkp", "prune", "lowrank", "small", "prune-bytes", "lowrank-bytes")
 CELLS = ("lstm", "gru", "fastgrnn")
 DTYPES = ("fp32", "w8", "int8")   # number formats of an export (harness/export)

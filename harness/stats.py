@@ -7,6 +7,13 @@
   samples; the exact two-sided McNemar test, i.e. a binomial test with
   p = 1/2 on the discordant pairs (samples one model gets right and the
   other wrong). Returns the p-value; 1.0 when there are no discordant pairs.
+- `paired_difference_interval(a_correct, b_correct, z=1.96)`: accuracy of A
+  minus accuracy of B on the same samples, with a 95 % interval. Arrays of
+  shape (samples,) or (seeds, samples): each sample's correctness is
+  averaged over seeds, and the interval is the normal one of the mean of the
+  per-sample differences (for one seed, the Wald interval of a paired
+  difference). It treats the test samples, not the seeds, as the random
+  draw: the spread between seeds is reported separately.
 """
 
 from __future__ import annotations
@@ -71,4 +78,20 @@ def mcnemar_exact(a_correct, b_correct) -> float:
     return _binom_two_sided(only_a, n)
 
 
-__all__ = ["wilson_interval", "mcnemar_exact"]
+def paired_difference_interval(a_correct, b_correct, z: float = 1.96) -> tuple[float, float, float]:
+    """(difference, lo, hi): accuracy of A minus that of B on paired samples, and its interval (see above)."""
+    a = np.asarray(a_correct, dtype=float)
+    b = np.asarray(b_correct, dtype=float)
+    if a.shape != b.shape or a.ndim not in (1, 2) or a.shape[-1] == 0:
+        raise ValueError(f"a_correct and b_correct must have one shape, (samples,) or (seeds, samples), with at "
+                         f"least one sample; got {a.shape} and {b.shape}")
+    if not (np.isin(a, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all()):
+        raise ValueError("a_correct and b_correct must hold booleans (or 0/1)")
+    d = (a - b).reshape(-1, a.shape[-1]).mean(axis=0)
+    n = d.size
+    mean = float(d.mean())
+    half = z * float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
+    return (mean, max(-1.0, mean - half), min(1.0, mean + half))
+
+
+__all__ = ["wilson_interval", "mcnemar_exact", "paired_difference_interval"]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.stats import mcnemar_exact, wilson_interval
+from harness.stats import mcnemar_exact, paired_difference_interval, wilson_interval
 
 counts = st.integers(0, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
 
@@ -100,3 +100,35 @@ def test_mcnemar_refuses_unpaired_or_non_boolean_input():
         mcnemar_exact([0.5, 1.0], [1.0, 0.0])
     with pytest.raises(ValueError, match="booleans"):
         mcnemar_exact([2, 0], [1, 0])
+
+
+@given(pairs)
+def test_paired_difference_is_the_accuracy_difference_inside_its_interval(ab):
+    a, b = (np.array(v) for v in ab)
+    d, lo, hi = paired_difference_interval(a, b)
+    assert d == pytest.approx(a.mean() - b.mean(), abs=1e-12)
+    assert -1.0 <= lo <= d <= hi <= 1.0
+    d2, lo2, hi2 = paired_difference_interval(b, a)
+    assert d2 == pytest.approx(-d, abs=1e-12)
+    if len(a) > 1:
+        assert lo2 == pytest.approx(-hi, abs=1e-12)
+
+
+def test_paired_difference_averages_seeds_and_narrows_with_samples():
+    rng = np.random.default_rng(0)
+    a = rng.random((3, 4000)) < 0.9
+    b = rng.random((3, 4000)) < 0.8
+    d, lo, hi = paired_difference_interval(a, b)
+    assert d == pytest.approx(a.mean() - b.mean())
+    assert lo < 0.1 < hi and lo > 0.07
+    _, lo1, hi1 = paired_difference_interval(a[0, :400], b[0, :400])
+    assert hi1 - lo1 > hi - lo
+    same = paired_difference_interval(a[0], a[0])
+    assert same == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_refuses_bad_shapes():
+    with pytest.raises(ValueError, match="one shape"):
+        paired_difference_interval(np.ones(3, bool), np.ones(4, bool))
+    with pytest.raises(ValueError, match="booleans"):
+        paired_difference_interval([0.5], [1.0])

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.compress import DopedKroneckerLinear, SequenceClassifier, set_progress, summarize
+from harness.compress import DopedKroneckerLinear, KroneckerLinear, SequenceClassifier, set_progress, summarize
 
 
 def row(frame, name):
@@ -80,3 +80,20 @@ def test_bad_arguments_raise_value_error():
     with pytest.raises(ValueError, match="nn.Module"):
         summarize("model")
     assert math.isnan(row(summarize(torch.nn.ReLU()), "total")["compression"])
+
+
+def test_flash_int8_counts_per_row_scales_and_requantization():
+    # Dense: int8 values, float32 scale + int32 multiplier + uint8 shift per row, int32 bias.
+    r = row(summarize(torch.nn.Linear(10, 6)), "Linear")
+    assert r["flash_int8"] == 6 * 10 + 9 * 6 + 4 * 6 and r["bytes_int8"] == 6 * 10 + 4 * 6
+    # KP, B first (order 1): A rows and B rows each carry a scale; B's rows the first requantization, A's the second.
+    kp = KroneckerLinear(128, 512, factors=[[32, 8], [16, 16]], bias=False)
+    assert row(summarize(kp), "KroneckerLinear")["flash_int8"] == 256 + 256 + 4 * (32 + 16) + 5 * (16 + 32)
+    # DKP adds S as CSR: values, 16-bit indices and row pointers, a scale and a requantization per row.
+    layer = DopedKroneckerLinear(128, 512, target_density=0.01)
+    with torch.no_grad():
+        layer.S.normal_()
+    layer.set_progress(1.0)
+    kron = 512 + 4 * (32 + 16) + 5 * (16 + 32)
+    csr_part = 655 + 2 * 655 + 2 * 513 + 9 * 512
+    assert row(summarize(layer), "DopedKroneckerLinear")["flash_int8"] == kron + csr_part + 4 * 512
