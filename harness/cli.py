@@ -156,7 +156,7 @@ def cmd_train(args) -> int:
 
 def cmd_zoo(args) -> int:
     from . import zoo
-    from .names import METHODS
+    from .choices import METHODS
     data = {t: v for t, v in (("kws", args.kws_data), ("har", args.har_data))}
     init = {t: d for t, d in (("kws", args.kws_init), ("har", args.har_init)) if d}
     table = zoo.build_zoo(args.out, tasks=args.task or ("kws", "har"), methods=args.method or METHODS,
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="log detection, flashing and reconnection")
     s.set_defaults(func=cmd_hello)
 
-    from .names import CELLS, METHODS, TASKS
+    from .choices import CELLS, METHODS, TASKS
     s = sub.add_parser("train", help="train one model and write model.pt + model.json (the model card)")
     s.add_argument("--task", required=True, choices=TASKS)
     s.add_argument("--method", required=True, choices=METHODS)
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seeds", type=int, metavar="N", help="train seeds 0..N-1 of every model (names -s1, -s2, ...)")
     s.set_defaults(func=cmd_zoo)
 
-    from .names import DTYPES
+    from .choices import DTYPES
     s = sub.add_parser("export", help="turn a trained model into C sources, weights and a manifest for the firmware")
     s.add_argument("model_dir", type=Path, metavar="MODEL_DIR")
     s.add_argument("--dtype", default="int8", choices=DTYPES,

@@ -28,7 +28,7 @@ from torch import nn
 from . import __version__
 from .data.splits import load_splits
 from .model_card import CARD_FILE, CARD_VERSION, WEIGHTS_FILE, CardError, read_card, standardize, validate_card
-from .names import CELLS, METHODS, TASKS
+from .choices import CELLS, METHODS, TASKS
 from .compress import (SequenceClassifier, choose_factors, factors_for_compression, make_linear, set_progress,
                        small_hidden_size, summarize)
 

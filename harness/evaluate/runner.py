@@ -90,7 +90,7 @@ SAMPLE_FAILURES = 2         # a sample in flight when the device went down this 
 def _check_options(*, dtype: str, limit: int | None, depth: int, timeout: float | None, retries: int,
                    max_recoveries: int, jobs: int) -> None:
     """Each option a run takes, refused in one line when out of range."""
-    from ..names import DTYPES
+    from ..choices import DTYPES
     problems = [
         (depth < 1, f"--depth must be at least 1, got {depth}"),
         (dtype not in DTYPES, f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}"),

@@ -13,7 +13,7 @@ import numpy as np
 from . import quantize as qz
 from .graph import LAYERS, Graph, Layer, Term
 
-from ..names import DTYPES
+from ..choices import DTYPES
 
 
 class Lowered:

@@ -10,7 +10,7 @@ from harness import firmware
 from harness.boards import get_board
 from harness.compress import SequenceClassifier
 from harness.export import export_graph, from_model, load_exported
-from harness.names import CELLS, DTYPES
+from harness.choices import CELLS, DTYPES
 from harness.device import open_device, plan_device
 from harness.targets import ModelMismatch, check_hello
 

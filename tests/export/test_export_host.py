@@ -7,7 +7,7 @@ import torch
 
 from harness.export import export_graph, from_model, load_exported, reference
 from harness.export.host_runtime import HostRuntime
-from harness.names import CELLS, DTYPES
+from harness.choices import CELLS, DTYPES
 
 from export_models import EXPORT_METHODS, inputs, padded_kp_model, tiny_model
 

@@ -1,4 +1,4 @@
-"""Names the command line offers, kept free of heavy imports so `--help` stays fast."""
+"""The choices the command line offers (tasks, methods, cells, number formats), kept free of heavy imports so `--help` stays fast."""
 
 TASKS = ("kws", "har")
 # *-bytes: the baseline at the KP model's int8 flash bytes instead of its parameter count.
