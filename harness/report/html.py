@@ -252,7 +252,7 @@ def _confusion_section(matrices: dict[str, tuple[Any, list[str]]]) -> list[str]:
 def _differences_section(pairs: pd.DataFrame | None) -> list[str]:
     if pairs is None or pairs.empty:
         return []
-    rows = [[r["model_a"], r["model_b"], fmt.num(r["n_common"]), f"{100 * r['difference']:+.1f} pp",
+    rows = [[r["model_a"], r["model_b"], fmt.num(r["n_common"]), f"{(100 * r['difference']) or 0.0:+.1f} pp",
              fmt.num(r["only_a"]), fmt.num(r["only_b"]), f"{r['p_value']:.3g}",
              ("better" if r["difference"] > 0 else "worse") if r["significant"] else "within noise"]
             for _, r in pairs.iterrows()]

@@ -143,7 +143,7 @@ def differences_markdown(pairs: pd.DataFrame | None) -> list[str]:
         diff = r["difference"] if a_first else -r["difference"]
         only_a, only_b = (r["only_a"], r["only_b"]) if a_first else (r["only_b"], r["only_a"])
         verdict = ("better" if diff > 0 else "worse") if r["significant"] else "within noise"
-        out.append(f"| {md_cell(a)} | {md_cell(b)} | {int(r['n_common']):,} | {100 * diff:+.1f} pp | {int(only_a)} | "
+        out.append(f"| {md_cell(a)} | {md_cell(b)} | {int(r['n_common']):,} | {(100 * diff) or 0.0:+.1f} pp | {int(only_a)} | "
                    f"{int(only_b)} | {r['p_value']:.3g} | {verdict} |")
     out += ["", "A difference is called better or worse only when McNemar's exact test on the paired "
             "predictions gives p <= 0.05; every pair of models is in `pairwise.csv`.", ""]
