@@ -51,8 +51,10 @@ def stratified_subset(labels, n: int, seed: int = 0):
     take = np.floor(exact).astype(int)
     if n >= len(classes):
         take = np.maximum(take, 1)
-    while take.sum() > n:   # the floors of one each may overshoot: take back from the largest share
-        take[np.argmax(take - exact)] -= 1
+    floor = 1 if n >= len(classes) else 0
+    while take.sum() > n:   # the floors of one each may overshoot: take back where it stays above the floor
+        over = np.where(take > floor, take - exact, -np.inf)
+        take[np.argmax(over)] -= 1
     order = np.argsort(-(exact - take), kind="stable")
     for k in order[: n - take.sum()]:
         take[k] += 1
