@@ -462,15 +462,9 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     recipe = replace(base, cell=cell, seed=seed,
                      **({"epochs": epochs} if epochs else {}), **({"hidden": hidden} if hidden else {}),
                      **({"lr": lr} if lr else {}))
-    start = None
-    if init is not None:
-        start = load_model(init)
-        prev = start[1]
-        if (prev["task"], prev["method"], prev["cell"]) != (task, method, cell):
-            raise TrainError(f"--init {init} is a {prev['task']} {prev['method']} {prev['cell']} model; "
-                             f"fine-tuning needs {task} {method} {cell}")
-        if method != "small":   # small's hidden size is derived from the recipe's, which stays as it is
-            recipe = replace(recipe, hidden=prev["model"]["hidden_size"])
+    start = _start_from(init, task, method, cell)
+    if start is not None and method != "small":   # small's hidden size is derived from the recipe's
+        recipe = replace(recipe, hidden=start[1]["model"]["hidden_size"])
     if recipe.epochs < 1 or recipe.hidden < 1:
         raise TrainError(f"epochs and hidden must be positive, got {recipe.epochs} and {recipe.hidden}")
     # These RNNs are too small for intra-op threads to pay, and two processes
@@ -478,77 +472,37 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     torch.set_num_threads(int(os.environ.get("HARNESS_TRAIN_THREADS", "1")))
     torch.use_deterministic_algorithms(True)
     train_ds, val_ds, test_ds = splits if splits is not None else load_splits(task, data, seed=SPLIT_SEED)
-    teacher_model, teacher_hash = None, None
+    tmodel, tcard = None, None
     if needs_teacher(method, recipe):
-        if teacher is None:
-            if init is not None:
-                raise TrainError("this recipe learns from a dense teacher; with --init, pass --teacher DIR "
-                                 "(the dense model fine-tuned the same way)")
-            teacher = ensure_teacher(task, cell, data, teacher_recipe(task, recipe, epochs=epochs),
-                                     splits=(train_ds, val_ds, test_ds), progress=progress)
-        teacher_model, tcard = load_model(teacher)
-        if tcard["method"] != "dense" or (tcard["task"], tcard["cell"]) != (task, cell):
-            raise TrainError(f"--teacher {teacher} is a {tcard['task']} {tcard['method']} {tcard['cell']} model; "
-                             f"it must be a dense {task} {cell} model")
-        teacher_hash = tcard["training"]["config_hash"]
+        teacher = _teacher_dir(teacher, init, task, cell, data, recipe, epochs, (train_ds, val_ds, test_ds), progress)
+        tmodel, tcard = _load_teacher(teacher, task, cell)
     torch.manual_seed(seed)
     np.random.seed(seed)
-    # Per-feature standardisation from the training set; the device applies the same before quantising.
-    if start is not None and not recipe.restandardize:
-        mean = np.asarray(start[1]["input"]["mean"], np.float32)
-        std = np.asarray(start[1]["input"]["std"], np.float32)
-    elif teacher_model is not None:
-        mean = np.asarray(tcard["input"]["mean"], np.float32)
-        std = np.asarray(tcard["input"]["std"], np.float32)
-    else:
-        mean = train_ds.x.reshape(-1, train_ds.x.shape[-1]).mean(0)
-        std = train_ds.x.reshape(-1, train_ds.x.shape[-1]).std(0) + 1e-6
+    mean, std = _standardisation(train_ds, recipe, start, tcard)
     norm = lambda x: standardize(x, mean, std)  # noqa: E731
     seq_len, input_size = train_ds.x.shape[1:]
-    model = build_model(method, cell, input_size, recipe.hidden, len(train_ds.classes), seq_len, recipe)
-    if start is not None:
-        if start[1]["classes"] != list(train_ds.classes):
-            raise TrainError(f"--init model's classes {start[1]['classes']} differ from the data's {train_ds.classes}")
-        model = start[0]
-    elif teacher_model is not None and recipe.init == "dense" and method != "small":
-        if teacher_model.cell.hidden_size != recipe.hidden:
-            raise TrainError(f"the teacher's hidden size {teacher_model.cell.hidden_size} differs from the "
-                             f"recipe's {recipe.hidden}; a compressed model starts from a dense one of its shape")
-        model = _from_dense(model, teacher_model)
+    model = _initial_model(method, cell, input_size, seq_len, train_ds.classes, recipe, start, tmodel)
     mix_ds = load_splits(task, recipe.mix, seed=SPLIT_SEED)[0] if recipe.mix else None
     repeat = max(1, recipe.mix_repeat) if mix_ds is not None else 1
     x_fit = np.concatenate([norm(train_ds.x)] * repeat + ([norm(mix_ds.x)] if mix_ds is not None else []))
     y_fit = np.concatenate([train_ds.y] * repeat + ([mix_ds.y] if mix_ds is not None else []))
-    epoch_inputs = None
-    if recipe.augment:
-        epoch_inputs = _augmenter(train_ds, recipe, norm, mix_ds)
+    epoch_inputs = _augmenter(train_ds, recipe, norm, mix_ds) if recipe.augment else None
     t0 = time.perf_counter()
     history = fit(model, x_fit, y_fit, norm(val_ds.x), val_ds.y, recipe, progress=progress,
-                  teacher=teacher_model if recipe.distill > 0 else None, epoch_inputs=epoch_inputs)
+                  teacher=tmodel if recipe.distill > 0 else None, epoch_inputs=epoch_inputs)
     seconds = time.perf_counter() - t0
     if history.best_epoch < 0:  # cannot happen with the schedule above; never write a card that lies
         raise TrainError(f"no epoch of {recipe.epochs} ended at the final density; train for more epochs")
-    val_rec = accuracy_record(predict(model, norm(val_ds.x)) == val_ds.y)
-    test_rec = accuracy_record(predict(model, norm(test_ds.x)) == test_ds.y)
-    table = summarize(model, seq_len=seq_len)
-    total = table.set_index("name").loc["total"]
-    dense_params = int(summarize(build_model("dense", cell, input_size, recipe.hidden, len(train_ds.classes),
-                                             seq_len, recipe)).set_index("name").loc["total", "params"])
     init_hash = None if start is None else start[1]["training"]["config_hash"]
+    teacher_hash = None if tcard is None else tcard["training"]["config_hash"]
     card = {
         "card_version": CARD_VERSION,
         "task": task, "method": method, "cell": cell,
         "model": model.config(),
         "input": {"shape": [int(seq_len), int(input_size)], "mean": mean.tolist(), "std": std.tolist()},
         "classes": list(train_ds.classes),
-        "size": {"params": int(total["params"]), "weights": int(total["weights"]), "nnz": int(total["nnz"]),
-                 "bytes_fp32": int(total["bytes_fp32"]), "bytes_int8": int(total["bytes_int8"]),
-                 "flash_int8": int(total["flash_int8"]),
-                 "macs_per_step": int(total["macs_step"]), "macs_per_sequence": int(total["macs_seq"]),
-                 "dense_params": dense_params, "compression_vs_dense": dense_params / int(total["params"])},
-        "layers": json.loads(table.to_json(orient="records")),
-        "accuracy": {"validation": val_rec["accuracy"], "test": test_rec["accuracy"],
-                     "validation_detail": val_rec, "test_detail": test_rec},
+        **_size_and_layers(model, cell, input_size, seq_len, len(train_ds.classes), recipe),
+        "accuracy": _accuracies(model, norm, val_ds, test_ds),
         "data": {"train": train_ds.card(), "validation": val_ds.card(), "test": test_ds.card(),
                  **({"mix": mix_ds.card()} if mix_ds is not None else {})},
         "training": {"recipe": asdict(recipe), "init": None if init is None else str(init), "init_hash": init_hash,
@@ -568,6 +522,87 @@ def train(task: str, method: str, out: Path, *, cell: str = "lstm", data: str = 
     torch.save(model.state_dict(), out / WEIGHTS_FILE)
     (out / CARD_FILE).write_text(json.dumps(card, indent=1) + "\n")
     return card
+
+
+def _start_from(init: Path | None, task: str, method: str, cell: str):
+    """The model (and its card) that fine-tuning starts from, checked to be of the same kind; None without `init`."""
+    if init is None:
+        return None
+    start = load_model(init)
+    prev = start[1]
+    if (prev["task"], prev["method"], prev["cell"]) != (task, method, cell):
+        raise TrainError(f"--init {init} is a {prev['task']} {prev['method']} {prev['cell']} model; "
+                         f"fine-tuning needs {task} {method} {cell}")
+    return start
+
+
+def _teacher_dir(teacher, init, task, cell, data, recipe, epochs, splits, progress) -> Path:
+    """The dense teacher's directory: the one given, else one trained (or reused) in the cache."""
+    if teacher is not None:
+        return teacher
+    if init is not None:
+        raise TrainError("this recipe learns from a dense teacher; with --init, pass --teacher DIR "
+                         "(the dense model fine-tuned the same way)")
+    return ensure_teacher(task, cell, data, teacher_recipe(task, recipe, epochs=epochs), splits=splits,
+                          progress=progress)
+
+
+def _load_teacher(teacher: Path, task: str, cell: str):
+    model, card = load_model(teacher)
+    if card["method"] != "dense" or (card["task"], card["cell"]) != (task, cell):
+        raise TrainError(f"--teacher {teacher} is a {card['task']} {card['method']} {card['cell']} model; "
+                         f"it must be a dense {task} {cell} model")
+    return model, card
+
+
+def _standardisation(train_ds, recipe: Recipe, start, tcard) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and std the inputs are standardised with (the device applies the same before
+    quantising): kept from the model fine-tuned or the teacher, else from the training set."""
+    if start is not None and not recipe.restandardize:
+        card = start[1]
+    elif tcard is not None:
+        card = tcard
+    else:
+        flat = train_ds.x.reshape(-1, train_ds.x.shape[-1])
+        return flat.mean(0), flat.std(0) + 1e-6
+    return np.asarray(card["input"]["mean"], np.float32), np.asarray(card["input"]["std"], np.float32)
+
+
+def _initial_model(method, cell, input_size, seq_len, classes, recipe: Recipe, start, tmodel) -> SequenceClassifier:
+    """The model training starts from: the one fine-tuned, the teacher's weights factored (recipe.init ==
+    "dense"), or a fresh one."""
+    model = build_model(method, cell, input_size, recipe.hidden, len(classes), seq_len, recipe)
+    if start is not None:
+        if start[1]["classes"] != list(classes):
+            raise TrainError(f"--init model's classes {start[1]['classes']} differ from the data's {classes}")
+        return start[0]
+    if tmodel is not None and recipe.init == "dense" and method != "small":
+        if tmodel.cell.hidden_size != recipe.hidden:
+            raise TrainError(f"the teacher's hidden size {tmodel.cell.hidden_size} differs from the "
+                             f"recipe's {recipe.hidden}; a compressed model starts from a dense one of its shape")
+        return _from_dense(model, tmodel)
+    return model
+
+
+def _size_and_layers(model, cell, input_size, seq_len, num_classes, recipe: Recipe) -> dict[str, Any]:
+    """The card's `size` (with the dense model of the same shape as the reference) and `layers`."""
+    table = summarize(model, seq_len=seq_len)
+    total = table.set_index("name").loc["total"]
+    dense_params = int(summarize(build_model("dense", cell, input_size, recipe.hidden, num_classes,
+                                             seq_len, recipe)).set_index("name").loc["total", "params"])
+    size = {"params": int(total["params"]), "weights": int(total["weights"]), "nnz": int(total["nnz"]),
+            "bytes_fp32": int(total["bytes_fp32"]), "bytes_int8": int(total["bytes_int8"]),
+            "flash_int8": int(total["flash_int8"]),
+            "macs_per_step": int(total["macs_step"]), "macs_per_sequence": int(total["macs_seq"]),
+            "dense_params": dense_params, "compression_vs_dense": dense_params / int(total["params"])}
+    return {"size": size, "layers": json.loads(table.to_json(orient="records"))}
+
+
+def _accuracies(model, norm, val_ds, test_ds) -> dict[str, Any]:
+    val_rec = accuracy_record(predict(model, norm(val_ds.x)) == val_ds.y)
+    test_rec = accuracy_record(predict(model, norm(test_ds.x)) == test_ds.y)
+    return {"validation": val_rec["accuracy"], "test": test_rec["accuracy"],
+            "validation_detail": val_rec, "test_detail": test_rec}
 
 
 def _beside(path: Path | None, out: Path) -> str | None:
