@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/bench_peer.py [--board qemu-m4 ...] [--json OUT] [--out FILE.md]
 
+Boards: qemu-m4, qemu-m7, qemu-m33, corstone-300, and corstone-300+mve (both sides built for Helium).
+
 The image holds, at the exact shapes of the default KWS and HAR models
 (docs/training.md): CMSIS-NN's `arm_lstm_unidirectional_s8` with a dense
 head (`arm_fully_connected_s8`), its `arm_lstm_unidirectional_f32`, its
@@ -33,6 +35,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+import attrs
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +52,12 @@ from harness.paths import build_root, firmware_source  # noqa: E402
 SHAPES = {"kws": (49, 10, 12), "har": (128, 9, 6)}   # seq_len, features, classes
 METHODS = ("dense", "kp", "dkp", "prune", "lowrank")
 DTYPES = ("int8", "fp32")
-PEER_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m33")   # cores with the DSP extension CMSIS-NN's s8 kernels use
+# Cores with the DSP extension CMSIS-NN's s8 kernels use. "corstone-300+mve" is the same board with both
+# sides built for integer Helium (-mcpu=cortex-m55+nomve.fp: CMSIS-NN's float LSTM does not build with MVE float):
+# CMSIS-NN's MVE kernels, and our C as the compiler vectorises it.
+PEER_BOARDS = ("qemu-m4", "qemu-m7", "qemu-m33", "corstone-300", "corstone-300+mve")
+# Boards whose flash cannot hold the benchmark's constants: a larger memory of the emulated board for them.
+BIG_CONST = {"corstone-300": (0x70000000, 16 << 20)}   # the AN547's DDR, Secure alias
 CMSIS_DIRS = ("ActivationFunctions", "BasicMathFunctions", "FullyConnectedFunctions", "LSTMFunctions",
               "NNSupportFunctions")
 UNIT_TESTS_S8 = ("lstm_1", "lstm_2")
@@ -159,7 +167,8 @@ def _peer_lstm_s8(prefix: str, m: Model) -> tuple[str, str, str]:
     data.append(_c_array("int8_t", f"{prefix}_head_w", w_head))
     data.append(_c_array("int32_t", f"{prefix}_head_b", b_head))
     data.append(f"static int16_t {prefix}_t1[{hidden}], {prefix}_t2[{hidden}], {prefix}_cell[{hidden}];\n"
-                f"static int8_t {prefix}_out[{seq * hidden}], {prefix}_logits[{classes}];\n")
+                f"static int8_t {prefix}_out[{seq * hidden}], {prefix}_logits[{classes}];\n"
+                f"static int32_t {prefix}_head_ksum[{classes}];\n")
 
     def gate(g, act):
         return (f"{{{in_m}, {in_s}, {prefix}_{g}_wi, {prefix}_{g}_ksum_i, {h_m}, {h_s}, {prefix}_{g}_wh, "
@@ -173,10 +182,12 @@ def _peer_lstm_s8(prefix: str, m: Model) -> tuple[str, str, str]:
         f"    arm_vector_sum_s8({prefix}_{g}_ksum_i, {feat}, {hidden}, {prefix}_{g}_wi, 0, 0, {prefix}_{g}_bias);\n"
         f"    arm_vector_sum_s8({prefix}_{g}_ksum_h, {hidden}, {hidden}, {prefix}_{g}_wh, 0, 0, NULL);\n"
         for g in gates)
+    # The head's kernel sums (with its bias folded in): the buffer arm_fully_connected_s8 reads on Helium.
+    setup += f"    arm_vector_sum_s8({prefix}_head_ksum, {hidden}, {classes}, {prefix}_head_w, 0, 0, {prefix}_head_b);\n"
     run = (f"static void {prefix}_run(void)\n{{\n"
            f"    cmsis_nn_lstm_context ctx = {{{prefix}_t1, {prefix}_t2, {prefix}_cell, NULL}};\n"
            f"    (void)arm_lstm_unidirectional_s8(input_{m.task}_s8, {prefix}_out, &{prefix}_params, &ctx);\n"
-           f"    const cmsis_nn_context c = {{NULL, 0}};\n"
+           f"    const cmsis_nn_context c = {{{prefix}_head_ksum, sizeof {prefix}_head_ksum}};\n"
            f"    const cmsis_nn_fc_params fc = {{0, 0, 0, {{-128, 127}}}};\n"
            f"    const cmsis_nn_per_tensor_quant_params q = {{{head_m}, {head_s}}};\n"
            f"    const cmsis_nn_dims in = {{1, 1, 1, {hidden}}}, filter = {{{hidden}, 1, 1, {classes}}}, "
@@ -322,9 +333,9 @@ def generate(models: list[Model], gen: Path, tests: Path | None) -> None:
             cases.append((f"peer/{m.task}/dense/fp32", f"peer_{m.task}_f32_run", 1))
             if m.task == "kws":
                 # The dense kernel alone at 512x128: CMSIS-NN's fully connected against rt_dense_s8.
-                c.append("static int8_t fc_out[512];\n"
+                c.append("static int8_t fc_out[512];\nstatic int32_t fc_ksum[512];\n"
                          "static void peer_fc_run(void)\n{\n"
-                         "    const cmsis_nn_context cc = {NULL, 0};\n"
+                         "    const cmsis_nn_context cc = {fc_ksum, sizeof fc_ksum};\n"
                          "    const cmsis_nn_fc_params fc = {0, 0, 0, {-128, 127}};\n"
                          f"    const cmsis_nn_per_tensor_quant_params q = {{{_tflite_multiplier(1e-3)[0]}, "
                          f"{_tflite_multiplier(1e-3)[1]}}};\n"
@@ -336,6 +347,7 @@ def generate(models: list[Model], gen: Path, tests: Path | None) -> None:
                          "    rt_dense_s8(&ctx, &kws_dense_int8_desc.hh.terms[0].p.dense, hidden_s8, NULL, "
                          "(int32_t *)out_buf);\n}\n")
                 cases += [("peer/fc512x128/dense/int8", "peer_fc_run", 8), ("ours/fc512x128/dense/int8", "ours_fc_run", 8)]
+                setup.append("    arm_vector_sum_s8(fc_ksum, 128, 512, kws_dense_int8_desc.hh.terms[0].p.dense.w.q, 0, 0, NULL);\n")
     checks = []
     if tests is not None:
         for t in UNIT_TESTS_S8:
@@ -376,13 +388,21 @@ def _config_files(board, out: Path) -> None:
         for k, v in values.items():
             text = text.replace(f"@{k}@", v)
         (out / dst).write_text(text)
+    # The models and inputs of every case (about 1 MB) do not fit a 512 KiB ITCM: where the board has more
+    # memory the emulator maps, they go there (QEMU counts instructions, not wait states, so the counts hold).
+    origin, size = BIG_CONST.get(board.name, (None, None))
+    text = "" if origin is None else (
+        f"MEMORY {{ BIGCONST (r) : ORIGIN = 0x{origin:08x}, LENGTH = {size} }}\n"
+        "SECTIONS { .bench_const : { *bench_models.o(.rodata .rodata.*) *bench_cases.o(.rodata .rodata.*) } > BIGCONST }\n"
+        "INSERT BEFORE .text;\n")
+    (out / "bench_const.ld").write_text(text)
 
 
 def build_image(board, gen: Path, cmsis: Path, tests: Path | None, out: Path) -> Path:
     fw = firmware_source()
     out.mkdir(parents=True, exist_ok=True)
     _config_files(board, out)
-    core = [f"-mcpu={board.core}", "-mthumb", f"-mfpu={board.fpu}", "-mfloat-abi=hard"]
+    core = [f"-mcpu={board.core}{board.cpu_features}", "-mthumb", f"-mfpu={board.fpu}", "-mfloat-abi=hard"]
     common = core + ["-std=c11", "-fno-common", "-ffunction-sections", "-fdata-sections", "-DARM_NN_ENABLE_F32=1"]
     inc = [f"-I{out}", f"-I{fw}", f"-I{fw / 'boards'}", f"-I{fw / 'boards' / board.name}", f"-I{fw / 'runtime'}",
            f"-I{cmsis / 'Include'}", f"-I{REPO / 'benchmarks' / 'peer'}"] + ([f"-I{tests}"] if tests else [])
@@ -417,7 +437,7 @@ def build_image(board, gen: Path, cmsis: Path, tests: Path | None, out: Path) ->
         if p.returncode != 0:
             raise RuntimeError(f"compiling {src} failed:\n{text[-3000:]}")
     elf = out / "bench.elf"
-    _run(["arm-none-eabi-gcc", *core, "-nostdlib", "-nostartfiles", f"-L{out}", f"-T{fw / 'startup' / 'sections.ld'}",
+    _run(["arm-none-eabi-gcc", *core, "-nostdlib", "-nostartfiles", f"-L{out}", f"-T{out / 'bench_const.ld'}", f"-T{fw / 'startup' / 'sections.ld'}",
           "-Wl,--gc-sections", *map(str, objs), "-lgcc", "-o", str(elf)], "linking the benchmark image")
     _run(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(out / "bench.bin")], "objcopy")
     return elf
@@ -524,7 +544,8 @@ def main() -> None:
     generate(models, gen, tests)
     rows = []
     for name in args.board or ["qemu-m4"]:
-        board = get_board(name)
+        base, _, ext = name.partition("+")
+        board = attrs.evolve(get_board(base), mve="int") if ext == "mve" else get_board(base)
         elf = build_image(board, gen, cmsis, tests, work / name)
         cases, checks = run_image(board, elf)
         if tests is None:
