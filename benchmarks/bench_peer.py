@@ -287,6 +287,40 @@ def _unit_test_f32(name: str) -> tuple[str, str]:
     return decl, body
 
 
+def _dkp_term_cases(m: Model, prefix: str, cases: list) -> str:
+    """DKP's Kronecker and sparse terms timed apart, one step of both layers each: what the overlay costs
+    per stored value against what the Kronecker part costs per MAC. The overlay adds in place onto the
+    Kronecker part's output, as rt_linear_s8 runs it (rows without entries are then skipped outright)."""
+    calls = {"kron": [], "csr": []}
+    for layer, x in (("ih", f"input_{m.task}_s8"), ("hh", "hidden_s8")):
+        for k, t in enumerate(m.lowered["int8"].structure["layers"][layer]["terms"]):
+            term, bias = f"{prefix}desc.{layer}.terms[{k}].p", f"{prefix}desc.{layer}.bias_q"
+            calls[t["kind"]].append(f"    rt_kron_s8(&ctx, &{term}.kron, {x}, {bias}, (int32_t *)out_buf);\n"
+                                    if t["kind"] == "kron" else
+                                    f"    rt_csr_s8(&{term}.csr, {x}, (const int32_t *)out_buf, (int32_t *)out_buf);\n")
+    out = ""
+    for kind, body in calls.items():
+        out += f"static void run_{prefix}{kind}(void)\n{{\n{''.join(body)}}}\n"
+        cases.append((f"term/{m.task}/{m.method}/{kind}", f"run_{prefix}{kind}", 16))
+    return out
+
+
+def dkp_terms(models: list[Model], cases: dict) -> list[dict]:
+    """Per task: the sparse overlay's instructions per stored value against the Kronecker part's per MAC."""
+    out = []
+    for m in models:
+        if m.method != "dkp":
+            continue
+        s, arrays = m.lowered["int8"].structure, m.lowered["int8"].arrays
+        nnz = sum(len(arrays[t["indices"]]) for n in ("ih", "hh") for t in s["layers"][n]["terms"] if t["kind"] == "csr")
+        kron_macs = m.layer_macs["ih"] + m.layer_macs["hh"] - nnz   # a DKP layer's MACs are its Kronecker MACs plus S's
+        kron, csr = cases[f"term/{m.task}/dkp/kron"], cases[f"term/{m.task}/dkp/csr"]
+        out.append({"task": m.task, "kron_instructions": int(round(kron)), "kron_macs": kron_macs,
+                    "csr_instructions": int(round(csr)), "csr_nnz": nnz,
+                    "ratio": (csr / nnz) / (kron / kron_macs)})
+    return out
+
+
 def generate(models: list[Model], gen: Path, tests: Path | None) -> None:
     """bench_models.c (our exports), bench_cases.c (inputs, the peer, the case table)."""
     gen.mkdir(parents=True, exist_ok=True)
@@ -323,6 +357,8 @@ def generate(models: list[Model], gen: Path, tests: Path | None) -> None:
                          f"    rt_linear_s8(&ctx, &{prefix}desc.ih, input_{m.task}_s8, (int32_t *)out_buf);\n"
                          f"    rt_linear_s8(&ctx, &{prefix}desc.hh, hidden_s8, (int32_t *)out_buf);\n}}\n")
                 cases.append((f"layers/{m.task}/{m.method}/{dtype}", f"run_{prefix}layers", 16))
+                if m.method == "dkp":
+                    c.append(_dkp_term_cases(m, prefix, cases))
         if m.method == "dense":
             d, s_, r = _peer_lstm_s8(f"peer_{m.task}_s8", m)
             c += [d, r]
@@ -558,6 +594,11 @@ def main() -> None:
             verified = "reproduces " + ", ".join(checks)
         print(f"{name}: CMSIS-NN {verified}", flush=True)
         rows += rows_for(name, models, cases, verified)
+        for t in dkp_terms(models, cases):
+            print(f"{name} {t['task']} dkp: Kronecker part {t['kron_instructions'] / t['kron_macs']:.2f} instr/MAC "
+                  f"({t['kron_instructions']:,} for {t['kron_macs']:,}), sparse overlay "
+                  f"{t['csr_instructions'] / t['csr_nnz']:.2f} instr per stored value ({t['csr_instructions']:,} for "
+                  f"{t['csr_nnz']:,}): {t['ratio']:.2f}x", flush=True)
     table = to_markdown(rows)
     print(table)
     print(f"({time.perf_counter() - t0:.0f} s)")
