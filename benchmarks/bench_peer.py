@@ -35,9 +35,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-import attrs
 from pathlib import Path
 
+import attrs
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +49,8 @@ from harness.export.exporter import calibrate, model_hash  # noqa: E402
 from harness import __version__  # noqa: E402
 from harness.paths import build_root, firmware_source  # noqa: E402
 
-SHAPES = {"kws": (49, 10, 12), "har": (128, 9, 6)}   # seq_len, features, classes
+from default_models import SHAPES, calibration_inputs, random_model  # noqa: E402
+
 METHODS = ("dense", "kp", "dkp", "prune", "lowrank")
 DTYPES = ("int8", "fp32")
 # Cores with the DSP extension CMSIS-NN's s8 kernels use. "corstone-300+mve" is the same board with both
@@ -97,19 +98,11 @@ class Model:
 
 
 def build_models() -> list[Model]:
-    import torch
-    from harness.compress import set_progress, summarize
-    from harness.train import DEFAULTS, build_model
     out = []
-    for task, (seq, feat, classes) in SHAPES.items():
-        recipe = DEFAULTS[task]
-        x = np.random.default_rng(0).standard_normal((64, seq, feat)).astype(np.float32)
+    for task, (seq, _, _) in SHAPES.items():
+        x = calibration_inputs(task)
         for method in METHODS:
-            torch.manual_seed(0)
-            model = build_model(method, "lstm", feat, recipe.hidden, classes, seq, recipe)
-            set_progress(model, 1.0)
-            model.eval()
-            table = summarize(model, seq_len=seq).set_index("name")
+            model, table = random_model(task, method)
             graph = from_model(model, seq)
             scale, peaks = calibrate(graph, x)
             lowered = {"int8": lower(graph, "int8", input_scale=scale, mid_peaks=peaks), "fp32": lower(graph, "fp32")}

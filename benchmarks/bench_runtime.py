@@ -24,17 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from harness.boards import get_board
-from harness.compress import set_progress, summarize
 from harness.export import export_graph, from_model, lower
 from harness.export.exporter import calibrate, write_export
 from harness.device import open_device, plan_device
-from harness.train import DEFAULTS, build_model
 
-SHAPES = {"kws": (49, 10, 12), "har": (128, 9, 6)}   # seq_len, features, classes
+from default_models import SHAPES, calibration_inputs, random_model
+
 METHODS = ("dense", "kp", "dkp", "prune", "lowrank", "small")
 DTYPES = ("fp32", "w8", "int8")
 
@@ -59,15 +57,10 @@ def bench(board_name: str, tasks, repeats: int, work: Path) -> list[dict]:
     board = get_board(board_name)
     rows = []
     for task in tasks:
-        seq, feat, classes = SHAPES[task]
-        recipe = DEFAULTS[task]
-        x = np.random.default_rng(0).standard_normal((64, seq, feat)).astype(np.float32)
+        seq = SHAPES[task][0]
+        x = calibration_inputs(task)
         for method in METHODS:
-            torch.manual_seed(0)
-            model = build_model(method, "lstm", feat, recipe.hidden, classes, seq, recipe)
-            set_progress(model, 1.0)
-            model.eval()
-            table = summarize(model, seq_len=seq).set_index("name")
+            model, table = random_model(task, method)
             macs = int(table.loc["total", "macs_seq"])
             rnn_macs = int(table.loc[["cell.ih", "cell.hh"], "macs_seq"].sum())
             graph = from_model(model, seq)
